@@ -1,0 +1,92 @@
+"""State changes of phone calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from trubka.calls.models import CallRecording, Direction, PhoneCall
+from trubka.clients.lookup import find_caller
+from trubka.core.phones import normalize_phone
+from trubka.staff.models import Employee
+from trubka.tickets.models import Ticket
+
+
+@transaction.atomic
+def do_log_call(
+    *,
+    provider: str,
+    provider_call_id: str,
+    started_at: datetime,
+    client_number: str,
+    direction: str = Direction.INCOMING,
+    our_number: str = "",
+    employee: Employee | None = None,
+    answered_at: datetime | None = None,
+    finished_at: datetime | None = None,
+    wait_duration: int | None = None,
+    talk_duration: int | None = None,
+    is_missed: bool = False,
+    missed_by: str = "",
+    ticket: Ticket | None = None,
+    raw: dict[str, Any] | None = None,
+) -> PhoneCall:
+    """Create or update the call ``(provider, provider_call_id)``.
+
+    Values given here overwrite earlier ones, values left out keep them, so notifications of
+    one call can arrive in any order. The client is found by number when the call has none.
+    """
+    call, _created = PhoneCall.objects.select_for_update().get_or_create(
+        provider=provider,
+        provider_call_id=provider_call_id,
+        defaults={"started_at": started_at, "direction": direction},
+    )
+    phone = normalize_phone(client_number)
+    if client_number:
+        call.client_number = phone.raw
+        call.client_e164 = phone.e164 or ""
+        call.client_match_key = phone.match_key
+    call.direction = direction
+    call.started_at = min(call.started_at, started_at)
+    updates: dict[str, object] = {
+        "our_number": our_number,
+        "employee": employee,
+        "answered_at": answered_at,
+        "finished_at": finished_at,
+        "wait_duration": wait_duration,
+        "talk_duration": talk_duration,
+        "missed_by": missed_by,
+        "ticket": ticket,
+    }
+    for name, value in updates.items():
+        if value not in (None, ""):
+            setattr(call, name, value)
+    call.is_missed = call.is_missed or is_missed
+    if raw:
+        call.raw = {**call.raw, **raw}
+    if call.contact_id is None and call.company_id is None and call.client_match_key:
+        match = find_caller(call.client_number)
+        call.contact = match.contact
+        call.company = match.company
+    call.save()
+    return call
+
+
+def do_add_recording(
+    call: PhoneCall,
+    *,
+    source_url: str = "",
+    duration: int | None = None,
+    content_type: str = "",
+) -> CallRecording:
+    """Attach a recording link to a call; the same link twice is one recording."""
+    if source_url:
+        recording, _created = CallRecording.objects.get_or_create(
+            call=call,
+            source_url=source_url,
+            defaults={"duration": duration, "content_type": content_type},
+        )
+        return recording
+    return CallRecording.objects.create(call=call, duration=duration, content_type=content_type)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import mimetypes
+from datetime import datetime, time, timedelta
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from trubka.calls.forms import CallFilterForm
+from trubka.calls.models import CallRecording, PhoneCall
+from trubka.core.phones import normalize_phone
+from trubka.core.ranged import ranged_file_response
+from trubka.core.views import paginate, query_without_page
+
+
+def settings_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "calls/settings_index.html")
+
+
+def _day_start(day: object) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))  # type: ignore[arg-type]
+
+
+def call_log(request: HttpRequest) -> HttpResponse:
+    """Settings → Telephony integration → Phone call list: every call, filtered."""
+    form = CallFilterForm(request.GET or None)
+    calls = PhoneCall.objects.select_related(
+        "employee", "contact", "company", "ticket"
+    ).prefetch_related("recordings")
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["date_from"]:
+            calls = calls.filter(started_at__gte=_day_start(data["date_from"]))
+        if data["date_to"]:
+            calls = calls.filter(started_at__lt=_day_start(data["date_to"] + timedelta(days=1)))
+        if data["direction"]:
+            calls = calls.filter(direction=data["direction"])
+        if data["missed"]:
+            calls = calls.filter(is_missed=data["missed"] == "yes")
+        if data["employee"]:
+            calls = calls.filter(employee=data["employee"])
+        if data["phone"]:
+            calls = calls.filter(client_match_key=normalize_phone(data["phone"]).match_key)
+    return render(
+        request,
+        "calls/log.html",
+        {"form": form, "page": paginate(request, calls), "filters": query_without_page(request)},
+    )
+
+
+def recording_audio(request: HttpRequest, uuid: str) -> HttpResponse:
+    """The audio of a recording Trubka keeps, to logged-in staff only, with Range support."""
+    recording = get_object_or_404(CallRecording, uuid=uuid)
+    if not recording.file:
+        raise Http404("This recording is not stored in Trubka.")
+    try:
+        handle = recording.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The recording file is missing from storage.") from None
+    content_type = (
+        recording.content_type
+        or mimetypes.guess_type(recording.file.name)[0]
+        or "application/octet-stream"
+    )
+    return ranged_file_response(request, handle, recording.file.size, content_type)

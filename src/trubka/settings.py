@@ -1,0 +1,190 @@
+"""Trubka's only settings module: every value comes from the environment (see .env.example).
+
+The defaults run the embedded deployment: SQLite and media under ``./var/``, one process.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dj_database_url
+import phonenumbers
+
+from trubka.env import (
+    ConfigurationError,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_parsed,
+    env_str,
+)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+DATA_DIR = Path(env_str("TRUBKA_DATA_DIR", "var")).resolve()
+
+
+def _secret_key() -> str:
+    """The signing key: from the environment, else generated once into the data folder."""
+    configured = env_str("TRUBKA_SECRET_KEY", "")
+    if configured:
+        if len(configured) < 32:
+            raise ConfigurationError("TRUBKA_SECRET_KEY must be at least 32 characters long")
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("unknown time zone; use an IANA name such as Europe/Moscow") from None
+    return value
+
+
+def _region(value: str) -> str:
+    region = value.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("unknown phone region; use a two-letter country code such as RU")
+    return region
+
+
+DEBUG = env_bool("TRUBKA_DEBUG", False)
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("TRUBKA_ALLOWED_HOSTS", ["*"])
+CSRF_TRUSTED_ORIGINS = env_list("TRUBKA_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "trubka.core",
+    "trubka.staff",
+    "trubka.clients",
+    "trubka.tickets",
+    "trubka.calls",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "trubka.urls"
+WSGI_APPLICATION = "trubka.wsgi.application"
+ASGI_APPLICATION = "trubka.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'trubka.sqlite3'}"),
+        conn_max_age=env_int("TRUBKA_DB_CONN_MAX_AGE", 0, minimum=0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web threads read while the worker writes; the busy timeout turns brief
+    # lock contention into a short wait instead of "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "staff.Employee"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = env_choice("TRUBKA_LANGUAGE", "ru", {"ru", "en"})
+LANGUAGES = [("ru", "Русский"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env_parsed("TRUBKA_TIME_ZONE", "Europe/Moscow", _zone)
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_ROOT = Path(env_str("TRUBKA_MEDIA_DIR", str(DATA_DIR / "media"))).resolve()
+# Media is never served by URL: recordings go through views that check the session.
+MEDIA_URL = "/media-not-served/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# Phone numbers: numbers without a country code are read in this region, and callers are
+# matched on this many trailing digits (Okdesk's ``search_numbers_count``).
+TRUBKA_PHONE_REGION = env_parsed("TRUBKA_PHONE_REGION", "RU", _region)
+TRUBKA_PHONE_MATCH_DIGITS = env_int("TRUBKA_PHONE_MATCH_DIGITS", 10, minimum=5, maximum=15)
+
+TRUBKA_ADMIN_USERNAME = env_str("TRUBKA_ADMIN_USERNAME", "admin")
+TRUBKA_ADMIN_PASSWORD = env_str("TRUBKA_ADMIN_PASSWORD", "")
+
+SESSION_COOKIE_HTTPONLY = True
+# Off by default because the embedded default is plain HTTP on localhost; turn on behind HTTPS.
+SESSION_COOKIE_SECURE = env_bool("TRUBKA_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("TRUBKA_LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from trubka.staff import views
+
+app_name = "staff"
+urlpatterns = [
+    path("", views.employee_list, name="list"),
+    path("new/", views.employee_create, name="create"),
+    path("<int:pk>/edit/", views.employee_edit, name="edit"),
+]
