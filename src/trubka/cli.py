@@ -12,18 +12,19 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from trubka.env import ConfigurationError, env_int, env_str
+
 Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {}
 
 
-def command(
-    name: str, help_text: str
-) -> Callable[[Callable[[argparse.ArgumentParser], None]], Callable[[argparse.ArgumentParser], None]]:
+AddArguments = Callable[[argparse.ArgumentParser], None]
+
+
+def command(name: str, help_text: str) -> Callable[[AddArguments], AddArguments]:
     """Register ``trubka NAME``: the decorated function adds its arguments; ``run_NAME`` runs."""
 
-    def register(
-        add_arguments: Callable[[argparse.ArgumentParser], None],
-    ) -> Callable[[argparse.ArgumentParser], None]:
+    def register(add_arguments: AddArguments) -> AddArguments:
         handler = globals()[f"run_{name.replace('-', '_')}"]
         COMMANDS[name] = (help_text, add_arguments, handler)
         return add_arguments
@@ -52,6 +53,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"Created the administrator «{admin.username}».")
         if generated_password:
             print(f"Its password, shown only this once: {generated_password}")
+    run_worker_thread()
     print(f"Trubka is serving on http://{args.host}:{args.port}/")
     uvicorn.run(
         "trubka.asgi:application",
@@ -65,9 +67,58 @@ def run_serve(args: argparse.Namespace) -> int:
 
 @command("serve", "migrate, then serve the whole of Trubka in one process (embedded default)")
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default=os.environ.get("TRUBKA_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("TRUBKA_PORT", "8000")))
+    parser.add_argument("--host", default=env_str("TRUBKA_HOST", "127.0.0.1"))
+    parser.add_argument(
+        "--port", type=int, default=env_int("TRUBKA_PORT", 8000, minimum=1, maximum=65535)
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from trubka.connector.providers.uis.simulate import run
+
+    failures = run(
+        args.url,
+        args.scenario,
+        app_id=args.app_id,
+        phone=args.phone,
+        extension=args.extension,
+        zone=args.timezone,
+        not_answered=args.not_answered,
+    )
+    return 1 if failures else 0
+
+
+@command("simulate", "send realistic UIS notifications to a running Trubka")
+def _simulate_arguments(parser: argparse.ArgumentParser) -> None:
+    from trubka.connector.providers.uis.simulate import SCENARIOS
+
+    parser.add_argument(
+        "--url",
+        required=True,
+        help="the notification URL from the setup page, e.g. http://127.0.0.1:8000/okdesk/webhook/…/",
+    )
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="answered")
+    parser.add_argument("--app-id", type=int, default=1, help="the UIS account id to send")
+    parser.add_argument("--phone", help="the client's number (random when not given)")
+    parser.add_argument("--extension", default="101", help="the ringing employee's extension")
+    parser.add_argument("--timezone", default="Europe/Moscow", help="the UIS account's zone")
+    parser.add_argument(
+        "--not-answered",
+        nargs="*",
+        default=["Иванов Иван", "Петрова Мария"],
+        help="names in a lost call's noanswered_employee_full_names",
+    )
+
+
+def run_worker_thread() -> None:
+    """Start the notification worker inside this process (the embedded default)."""
+    from django.conf import settings
+
+    from trubka.connector.processing import Worker
+
+    if settings.TRUBKA_EMBEDDED_WORKER:
+        Worker().start_thread()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except ConfigurationError as exc:
+        print(f"trubka: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args_list: list[str]) -> int:
     if args_list and args_list[0] in COMMANDS:
         args = build_parser().parse_args(args_list)
         return COMMANDS[args.command][2](args)

@@ -41,7 +41,9 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None)
         return True
     if lowered in _FALSE:
         return False
-    raise ConfigurationError(f"{name}={value!r} is not a boolean; use one of 1/0, true/false, yes/no")
+    raise ConfigurationError(
+        f"{name}={value!r} is not a boolean; use one of 1/0, true/false, yes/no"
+    )
 
 
 def env_int(

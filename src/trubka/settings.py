@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "trubka.clients",
     "trubka.tickets",
     "trubka.calls",
+    "trubka.connector",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +169,28 @@ WHITENOISE_USE_FINDERS = DEBUG
 # matched on this many trailing digits (Okdesk's ``search_numbers_count``).
 TRUBKA_PHONE_REGION = env_parsed("TRUBKA_PHONE_REGION", "RU", _region)
 TRUBKA_PHONE_MATCH_DIGITS = env_int("TRUBKA_PHONE_MATCH_DIGITS", 10, minimum=5, maximum=15)
+
+# The connector (UIS notifications → the help desk).
+TRUBKA_ENCRYPTION_KEY = env_str("TRUBKA_ENCRYPTION_KEY", "")
+TRUBKA_UIS_DATA_API_URL = env_str("TRUBKA_UIS_DATA_API_URL", "https://dataapi.uiscom.ru/v2.0")
+TRUBKA_UIS_TIMEOUT = env_int("TRUBKA_UIS_TIMEOUT", 10, minimum=1, maximum=120)
+# The address UIS must whitelist for Data API calls from Trubka (shown on the setup page).
+TRUBKA_OUTGOING_IP = env_str("TRUBKA_OUTGOING_IP", "")
+# The address UIS reaches Trubka at, for the notification URL shown on the setup page.
+# Empty: taken from the browser's request.
+TRUBKA_PUBLIC_URL = env_str("TRUBKA_PUBLIC_URL", "").rstrip("/")
+# Let anyone holding a UIS key connect their UIS account to an Okdesk cloud account through
+# /okdesk/ without logging in (an integrator hosting the connector). Connecting UIS to this
+# desk always needs a desk administrator.
+TRUBKA_CONNECTOR_PUBLIC_SETUP = env_bool("TRUBKA_CONNECTOR_PUBLIC_SETUP", False)
+# Behind a reverse proxy, read the sender's address from X-Forwarded-For (the last entry,
+# the one the proxy added). Only turn on when a proxy you run sets that header.
+TRUBKA_TRUST_X_FORWARDED_FOR = env_bool("TRUBKA_TRUST_X_FORWARDED_FOR", False)
+TRUBKA_EVENT_MAX_ATTEMPTS = env_int("TRUBKA_EVENT_MAX_ATTEMPTS", 15, minimum=1, maximum=100)
+TRUBKA_EMBEDDED_WORKER = env_bool("TRUBKA_EMBEDDED_WORKER", True)
+# A repeated missed call while the client's missed-call ticket is still open adds a comment
+# to that ticket instead of opening another one.
+TRUBKA_MISSED_CALL_REUSE_OPEN_TICKET = env_bool("TRUBKA_MISSED_CALL_REUSE_OPEN_TICKET", True)
 
 TRUBKA_ADMIN_USERNAME = env_str("TRUBKA_ADMIN_USERNAME", "admin")
 TRUBKA_ADMIN_PASSWORD = env_str("TRUBKA_ADMIN_PASSWORD", "")

@@ -17,4 +17,5 @@ urlpatterns = [
     path("clients/", include("trubka.clients.urls")),
     path("employees/", include("trubka.staff.urls")),
     path("settings/", include("trubka.calls.urls")),
+    path("", include("trubka.connector.urls")),
 ]

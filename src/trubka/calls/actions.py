@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from trubka.calls.models import CallRecording, Direction, PhoneCall
+from trubka.calls.models import CallPopup, CallRecording, Direction, PhoneCall
 from trubka.clients.lookup import find_caller
 from trubka.core.phones import normalize_phone
 from trubka.staff.models import Employee
@@ -21,7 +21,7 @@ def do_log_call(
     provider_call_id: str,
     started_at: datetime,
     client_number: str,
-    direction: str = Direction.INCOMING,
+    direction: str | None = None,
     our_number: str = "",
     employee: Employee | None = None,
     answered_at: datetime | None = None,
@@ -41,14 +41,15 @@ def do_log_call(
     call, _created = PhoneCall.objects.select_for_update().get_or_create(
         provider=provider,
         provider_call_id=provider_call_id,
-        defaults={"started_at": started_at, "direction": direction},
+        defaults={"started_at": started_at, "direction": direction or Direction.INCOMING},
     )
     phone = normalize_phone(client_number)
     if client_number:
         call.client_number = phone.raw
         call.client_e164 = phone.e164 or ""
         call.client_match_key = phone.match_key
-    call.direction = direction
+    if direction:
+        call.direction = direction
     call.started_at = min(call.started_at, started_at)
     updates: dict[str, object] = {
         "our_number": our_number,
@@ -90,3 +91,36 @@ def do_add_recording(
         )
         return recording
     return CallRecording.objects.create(call=call, duration=duration, content_type=content_type)
+
+
+@transaction.atomic
+def do_request_popup(
+    *, phone: str, extensions: list[str], call: PhoneCall | None = None
+) -> list[CallPopup]:
+    """Ask for the call from ``phone`` to pop up for every employee with one of ``extensions``.
+
+    One request per extension (and call): asking again for the same ringing call changes
+    nothing. Returns the requests made now.
+    """
+    match = find_caller(phone) if phone else None
+    contact = call.contact if call and call.contact_id else (match.contact if match else None)
+    company = call.company if call and call.company_id else (match.company if match else None)
+    made: list[CallPopup] = []
+    for extension in dict.fromkeys(e for e in extensions if e):
+        if call is not None and CallPopup.objects.filter(call=call, extension=extension).exists():
+            continue
+        employees: list[Employee | None] = [
+            *Employee.objects.filter(extension=extension, is_active=True)
+        ] or [None]
+        for employee in employees:
+            made.append(
+                CallPopup.objects.create(
+                    call=call,
+                    employee=employee,
+                    extension=extension,
+                    phone=phone,
+                    contact=contact,
+                    company=company,
+                )
+            )
+    return made

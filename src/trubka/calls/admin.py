@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from trubka.calls.models import CallRecording, PhoneCall
+from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 
 
 class RecordingInline(admin.TabularInline):
@@ -31,3 +31,9 @@ class PhoneCallAdmin(admin.ModelAdmin):
 class CallRecordingAdmin(admin.ModelAdmin):
     list_display = ["uuid", "call", "duration", "created_at", "archived_at"]
     raw_id_fields = ["call"]
+
+
+@admin.register(CallPopup)
+class CallPopupAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "extension", "employee", "phone", "contact", "call"]
+    raw_id_fields = ["call", "employee", "contact", "company"]

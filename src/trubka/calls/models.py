@@ -94,7 +94,8 @@ class PhoneCall(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_direction_display()} {self.client_display} {self.started_at:%Y-%m-%d %H:%M}"
+        when = f"{self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_direction_display()} {self.client_display} {when}"
 
     @property
     def client_display(self) -> str:
@@ -131,3 +132,49 @@ class CallRecording(models.Model):
 
     def __str__(self) -> str:
         return str(self.uuid)
+
+
+class CallPopup(models.Model):
+    """A request to pop a call up on the screens of the employees with an extension.
+
+    Written when a call rings (UIS ``wait``, Okdesk API ``telephony/messages``); the browser
+    half reads these. A request for an extension no employee has is kept with no employee,
+    so an administrator can see which extension numbers are missing.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    call = models.ForeignKey(
+        PhoneCall, null=True, blank=True, on_delete=models.CASCADE, related_name="popups"
+    )
+    employee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("employee"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="call_popups",
+    )
+    extension = models.CharField(_("extension number"), max_length=10)
+    phone = models.CharField(_("number"), max_length=64, blank=True)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("call popup")
+        verbose_name_plural = _("call popups")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call", "extension"],
+                condition=models.Q(call__isnull=False),
+                name="one_popup_per_call_and_extension",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} → {self.extension}"

@@ -4,6 +4,7 @@ import mimetypes
 from datetime import datetime, time, timedelta
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
@@ -49,7 +50,7 @@ def call_log(request: HttpRequest) -> HttpResponse:
     )
 
 
-def recording_audio(request: HttpRequest, uuid: str) -> HttpResponse:
+def recording_audio(request: HttpRequest, uuid: str) -> HttpResponseBase:
     """The audio of a recording Trubka keeps, to logged-in staff only, with Range support."""
     recording = get_object_or_404(CallRecording, uuid=uuid)
     if not recording.file:

@@ -10,7 +10,7 @@ from trubka.clients.models import Company, Contact, PhoneNumber
 from trubka.core.phones import normalize_phone
 
 
-class ContactForm(forms.ModelForm):  # type: ignore[type-arg]
+class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = [
@@ -32,14 +32,14 @@ class ContactForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
-class CompanyForm(forms.ModelForm):  # type: ignore[type-arg]
+class CompanyForm(forms.ModelForm):
     class Meta:
         model = Company
         fields = ["name", "additional_name", "email", "site", "address", "comment", "active"]
         widgets = {"comment": forms.Textarea(attrs={"rows": 3})}
 
 
-class PhoneFormSetBase(BaseInlineFormSet):  # type: ignore[type-arg]
+class PhoneFormSetBase(BaseInlineFormSet):
     """The numbers of one client; the same number twice on one card is refused."""
 
     def clean(self) -> None:

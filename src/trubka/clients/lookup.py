@@ -39,7 +39,7 @@ class CallerMatch:
         return self.contact is None and (len(self.contacts) > 1 or len(self.companies) > 1)
 
 
-def _unique(items: list[PhoneNumber], attr: str) -> list:  # type: ignore[type-arg]
+def _unique(items: list[PhoneNumber], attr: str) -> list:
     seen: dict[int, object] = {}
     for item in items:
         owner = getattr(item, attr)

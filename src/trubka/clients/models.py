@@ -73,16 +73,16 @@ class Contact(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def name(self) -> str:
-        return " ".join(p for p in (self.last_name, self.first_name, self.patronymic) if p)
-
     def save(self, *args: object, **kwargs: object) -> None:
         company = self.company.name if self.company_id and self.company else ""
         self.search_text = build_search_text(
             self.last_name, self.first_name, self.patronymic, self.email, company
         )
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in (self.last_name, self.first_name, self.patronymic) if p)
 
 
 class PhoneNumber(models.Model):
@@ -135,21 +135,21 @@ class PhoneNumber(models.Model):
     def __str__(self) -> str:
         return self.display
 
-    @property
-    def display(self) -> str:
-        return format_e164(self.e164) if self.e164 else self.raw
+    def save(self, *args: object, **kwargs: object) -> None:
+        self._normalize()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     def clean(self) -> None:
         self._normalize()
         if not self.match_key:
             raise ValidationError({"raw": _("Enter a phone number: it has no digits.")})
 
-    def save(self, *args: object, **kwargs: object) -> None:
-        self._normalize()
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
     def _normalize(self) -> None:
         normalized = normalize_phone(self.raw)
         self.raw = normalized.raw
         self.e164 = normalized.e164 or ""
         self.match_key = normalized.match_key
+
+    @property
+    def display(self) -> str:
+        return format_e164(self.e164) if self.e164 else self.raw

@@ -62,9 +62,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _calls_and_tickets(
-    calls: QuerySet[PhoneCall], tickets: QuerySet[Ticket]
-) -> dict[str, Any]:
+def _calls_and_tickets(calls: QuerySet[PhoneCall], tickets: QuerySet[Ticket]) -> dict[str, Any]:
     return {
         "calls": calls.select_related("employee", "ticket", "contact").prefetch_related(
             "recordings"

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import phonenumbers
 from django.conf import settings
 
-_NON_DIGITS = re.compile(r"\D+")
+# ASCII digits only: \d would also keep other scripts' digits, which never match.
+_NON_DIGITS = re.compile(r"[^0-9]+")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import re
 from typing import IO
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
@@ -27,7 +28,7 @@ def _iter_slice(handle: IO[bytes], start: int, length: int):  # type: ignore[no-
 
 def ranged_file_response(
     request: HttpRequest, handle: IO[bytes], size: int, content_type: str
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Answer with the whole file, or with the one byte range the request asks for.
 
     Several ranges in one request (multipart/byteranges) are answered with the whole file,
@@ -49,9 +50,9 @@ def ranged_file_response(
         end = size - 1
     if start >= size or start > end:
         handle.close()
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
+        refusal = HttpResponse(status=416)
+        refusal["Content-Range"] = f"bytes */{size}"
+        return refusal
     length = end - start + 1
     streaming = StreamingHttpResponse(
         _iter_slice(handle, start, length), status=206, content_type=content_type

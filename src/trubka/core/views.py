@@ -12,7 +12,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-def paginate(request: HttpRequest, items: Any, per_page: int = 50) -> Page:  # type: ignore[type-arg]
+def paginate(request: HttpRequest, items: Any, per_page: int = 50) -> Page:
     return Paginator(items, per_page).get_page(request.GET.get("page"))
 
 

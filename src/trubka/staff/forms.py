@@ -20,7 +20,7 @@ EMPLOYEE_FIELDS = [
 ]
 
 
-class EmployeeForm(forms.ModelForm):  # type: ignore[type-arg]
+class EmployeeForm(forms.ModelForm):
     class Meta:
         model = Employee
         fields = EMPLOYEE_FIELDS
@@ -44,7 +44,7 @@ class NewEmployeeForm(SetPasswordMixin, EmployeeForm):
         return super().clean() or {}
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]
         self.validate_password_for_user(self.instance)
 
     def save(self, commit: bool = True) -> Employee:

@@ -31,9 +31,7 @@ class TicketForm(forms.Form):
         data = super().clean() or {}
         contact, company = data.get("contact"), data.get("company")
         if contact and company and contact.company_id and contact.company_id != company.pk:
-            self.add_error(
-                "company", _("The contact works for %(c)s.") % {"c": contact.company}
-            )
+            self.add_error("company", _("The contact works for %(c)s.") % {"c": contact.company})
         return data
 
 
@@ -42,6 +40,14 @@ class StatusForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def __init__(self, *args: Any, allowed: list[Status] | None = None, **kwargs: Any) -> None:
+        """``allowed`` narrows the offered statuses to the moves the ticket can make."""
+        super().__init__(*args, **kwargs)
+        if allowed is not None:
+            field = self.fields["status"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [(s.value, s.label) for s in allowed]
 
 
 class AssignForm(forms.Form):

@@ -39,7 +39,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         elif status and status != TicketFilterForm.STATUS_ANY:
             tickets = tickets.filter(status=status)
         if data["mine"]:
-            tickets = tickets.filter(assignee=request.user)
+            tickets = tickets.filter(assignee=_employee(request))
         elif data["assignee"]:
             tickets = tickets.filter(assignee=data["assignee"])
         if data["source"]:
@@ -75,8 +75,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_object_or_404(
         Ticket.objects.select_related("contact", "company", "assignee", "author"), pk=pk
     )
-    status_form = StatusForm()
-    status_form.fields["status"].choices = [(s.value, s.label) for s in ticket.allowed_statuses()]
+    status_form = StatusForm(allowed=ticket.allowed_statuses())
     return render(
         request,
         "tickets/detail.html",

@@ -1,0 +1,39 @@
+"""``trubka worker``: drain the notification queue until stopped (SIGTERM/SIGINT finish the
+event in hand first). Run any number of them on PostgreSQL; on SQLite run one."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from trubka.connector.processing import Worker, drain
+
+
+class Command(BaseCommand):
+    help = "Process UIS notifications from the queue."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--once", action="store_true", help="process what is due now, then exit"
+        )
+        parser.add_argument(
+            "--idle", type=float, default=1.0, help="seconds between polls when idle"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["once"]:
+            count = drain()
+            self.stdout.write(f"Processed {count} events.")
+            return
+        worker = Worker(idle_seconds=options["idle"])
+
+        def stop(signum: int, frame: object) -> None:
+            self.stdout.write("Stopping after the current event…")
+            worker.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write("Worker started; waiting for notifications.")
+        worker.run()

@@ -1,0 +1,160 @@
+"""The UIS webhook: authenticate, parse, store the raw event, answer. Nothing else.
+
+The request never waits on the help desk or on UIS: processing happens in the worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from pydantic import ValidationError
+
+from trubka.connector.models import CallEvent, EventStatus, Integration
+from trubka.connector.processing import KNOWN_ACTIONS, wake_worker
+from trubka.connector.providers.uis.parse import NotificationError, UisNotification, read_body
+from trubka.core.crypto import same_secret, token_digest
+
+logger = logging.getLogger(__name__)
+
+NOT_FOUND = {"error": "not found"}
+
+
+def client_address(request: HttpRequest) -> str:
+    """The sender's address; behind a reverse proxy, the one the proxy saw."""
+    if settings.TRUBKA_TRUST_X_FORWARDED_FOR:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
+    return str(request.META.get("REMOTE_ADDR") or "")
+
+
+def _query_pairs(request: HttpRequest) -> list[tuple[str, str]]:
+    return [(k, v) for k in request.GET for v in request.GET.getlist(k)]
+
+
+def _dedupe_key(integration: Integration, note: UisNotification, raw: bytes) -> str:
+    if note.action == "wait":
+        leg = note.extension or ""
+    elif note.action == "history":
+        leg = hashlib.sha256("\n".join(sorted(note.file_url)).encode()).hexdigest()[:16]
+    elif note.action == "lost":
+        leg = ""
+    else:
+        leg = hashlib.sha256(raw).hexdigest()[:16]
+    return f"{integration.pk}:{note.action}:{note.call_id}:{leg}"
+
+
+def _store(
+    request: HttpRequest, integration: Integration | None, raw: bytes, **fields: object
+) -> CallEvent:
+    return CallEvent.objects.create(
+        integration=integration,
+        method=request.method or "POST",
+        content_type=request.content_type or "",
+        remote_addr=client_address(request) or None,
+        raw_body=raw.decode("utf-8", errors="replace"),
+        **fields,
+    )
+
+
+def accept(request: HttpRequest, integration: Integration | None, raw: bytes) -> JsonResponse:
+    """Record the notification and answer; a bad body is recorded too, as rejected."""
+    try:
+        data = read_body(raw, _query_pairs(request))
+        note = UisNotification.model_validate(data)
+    except NotificationError as exc:
+        event = _store(request, integration, raw, status=EventStatus.REJECTED, last_error=str(exc))
+        return JsonResponse({"error": str(exc), "event": str(event.uuid)}, status=400)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        event = _store(request, integration, raw, status=EventStatus.REJECTED, last_error=problems)
+        return JsonResponse({"error": problems, "event": str(event.uuid)}, status=400)
+    if integration is None:
+        return JsonResponse(NOT_FOUND, status=404)
+
+    parsed = note.model_dump(mode="json", exclude_defaults=False)
+    parsed.update({k: v for k, v in data.items() if k not in parsed})
+    fields: dict[str, object] = {
+        "action": note.action or "",
+        "call_id": note.call_id or "",
+        "parsed": parsed,
+    }
+    if not note.action:
+        event = _store(
+            request,
+            integration,
+            raw,
+            status=EventStatus.REJECTED,
+            last_error="the field action is missing",
+            **fields,
+        )
+        return JsonResponse(
+            {"error": "the field action is missing", "event": str(event.uuid)}, status=400
+        )
+    if note.action in KNOWN_ACTIONS and not note.call_id:
+        event = _store(
+            request,
+            integration,
+            raw,
+            status=EventStatus.REJECTED,
+            last_error="the field call_id is missing",
+            **fields,
+        )
+        return JsonResponse(
+            {"error": "the field call_id is missing", "event": str(event.uuid)}, status=400
+        )
+    if note.action not in KNOWN_ACTIONS:
+        # Answer 200 so UIS does not retry a notification Trubka will never act on.
+        fields.update(status=EventStatus.IGNORED, last_error=f"unknown action {note.action!r}")
+    elif not integration.enabled:
+        fields.update(status=EventStatus.IGNORED, last_error="the integration is disabled")
+    key = _dedupe_key(integration, note, raw)
+    try:
+        with transaction.atomic():
+            event = _store(request, integration, raw, dedupe_key=key, **fields)
+    except IntegrityError:
+        CallEvent.objects.filter(dedupe_key=key).update(repeats=F("repeats") + 1)
+        return JsonResponse({"status": "duplicate"})
+    if event.status == EventStatus.PENDING:
+        transaction.on_commit(wake_worker)
+    return JsonResponse({"status": event.status, "event": str(event.uuid)})
+
+
+@csrf_exempt
+@login_not_required
+def webhook(request: HttpRequest, token: str) -> JsonResponse:
+    """``/okdesk/webhook/<token>/``: the token names the connected UIS account."""
+    digest = token_digest(token)
+    integration = Integration.objects.filter(webhook_token_digest=digest).first()
+    if integration is None or not same_secret(integration.webhook_token_digest, digest):
+        return JsonResponse(NOT_FOUND, status=404)
+    return accept(request, integration, request.body)
+
+
+@csrf_exempt
+@login_not_required
+def shared_webhook(request: HttpRequest) -> JsonResponse:
+    """``/okdesk/webhook/``, the guide's URL: routed by ``app_id``, and only for accounts that
+    allow it from the sender's address. Anything else is a 404 that reveals nothing."""
+    raw = request.body
+    try:
+        note = UisNotification.model_validate(read_body(raw, _query_pairs(request)))
+    except (NotificationError, ValidationError):
+        return JsonResponse(NOT_FOUND, status=404)
+    integration = (
+        Integration.objects.filter(app_id=note.app_id, shared_url_allowed=True).first()
+        if note.app_id is not None
+        else None
+    )
+    if integration is None or not integration.sender_allowed(client_address(request)):
+        return JsonResponse(NOT_FOUND, status=404)
+    return accept(request, integration, raw)

@@ -1,0 +1,86 @@
+"""Shared personas and helpers for Trubka's tests.
+
+Personas: ``admin`` (superuser), ``agent`` (employee with extension 101), ``agent2`` (extension
+102), ``outsider`` (no session). Clients: ``caller`` (a contact with a mobile number in one
+format) and ``company``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from trubka.clients.actions import do_create_company, do_create_contact
+from trubka.clients.models import Company, Contact
+from trubka.staff.models import Employee
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def admin(db) -> Employee:
+    return Employee.objects.create_superuser(
+        username="boss", password=PASSWORD, first_name="Анна", last_name="Начальникова"
+    )
+
+
+@pytest.fixture
+def agent(db) -> Employee:
+    return Employee.objects.create_user(
+        username="ivanov",
+        password=PASSWORD,
+        first_name="Иван",
+        last_name="Иванов",
+        extension="101",
+    )
+
+
+@pytest.fixture
+def agent2(db) -> Employee:
+    return Employee.objects.create_user(
+        username="petrova",
+        password=PASSWORD,
+        first_name="Мария",
+        last_name="Петрова",
+        extension="102",
+    )
+
+
+@pytest.fixture
+def company(db) -> Company:
+    return do_create_company(name="ООО Ромашка", phones=[("work", "+7 (495) 123-45-67")])
+
+
+@pytest.fixture
+def caller(db, company) -> Contact:
+    return do_create_contact(
+        first_name="Пётр",
+        last_name="Сидоров",
+        company=company,
+        phones=[("mobile", "8 (916) 123-45-67")],
+    )
+
+
+def logged_in(employee: Employee, language: str = "ru") -> Client:
+    client = Client(headers={"accept-language": language})
+    client.force_login(employee)
+    return client
+
+
+@pytest.fixture
+def agent_client(agent) -> Client:
+    return logged_in(agent)
+
+
+@pytest.fixture
+def admin_client_ru(admin) -> Client:
+    return logged_in(admin)
