@@ -261,3 +261,156 @@ def test_the_company_card_shows_the_calls_of_its_contacts(
     assert f'src="{reverse("calls:recording", args=[recording.uuid])}"' in (
         response.content.decode()
     )
+
+
+# --- Editing -----------------------------------------------------------------------------
+
+
+def edit_data(contact: Contact, phones: list[dict[str, str]], **fields: str) -> dict[str, str]:
+    """The edit form of ``contact`` as posted: its fields, then ``phones`` rows in order.
+
+    Each row is a dict with ``kind`` and ``raw``, plus ``id`` and ``DELETE`` for stored rows.
+    """
+    stored = [row for row in phones if row.get("id")]
+    data = {
+        "last_name": contact.last_name,
+        "first_name": contact.first_name,
+        "patronymic": contact.patronymic,
+        "company": str(contact.company_id or ""),
+        "position": contact.position,
+        "email": contact.email,
+        "comment": contact.comment,
+        "active": "on" if contact.active else "",
+        "phones-TOTAL_FORMS": str(len(phones)),
+        "phones-INITIAL_FORMS": str(len(stored)),
+        "phones-MIN_NUM_FORMS": "0",
+        "phones-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(phones):
+        for name, value in row.items():
+            data[f"phones-{index}-{name}"] = value
+        if row.get("id"):
+            data[f"phones-{index}-contact"] = str(contact.pk)
+    return {**data, **fields}
+
+
+def stored_row(phone: PhoneNumber, **overrides: str) -> dict[str, str]:
+    return {"id": str(phone.pk), "kind": phone.kind, "raw": phone.raw, **overrides}
+
+
+def test_editing_a_contact_renames_it_and_keeps_its_number(agent_client, caller):
+    phone = caller.phones.get()
+
+    response = agent_client.post(
+        reverse("clients:contact_edit", args=[caller.pk]),
+        edit_data(caller, [stored_row(phone)], last_name="Сидоренко"),
+    )
+
+    assert response.status_code == 302
+    caller.refresh_from_db()
+    assert caller.last_name == "Сидоренко"
+    assert list(caller.phones.values_list("e164", flat=True)) == ["+79161234567"]
+
+
+def test_editing_a_contact_adds_a_second_number(agent_client, caller):
+    phone = caller.phones.get()
+
+    agent_client.post(
+        reverse("clients:contact_edit", args=[caller.pk]),
+        edit_data(caller, [stored_row(phone), {"kind": "work", "raw": NEW_NUMBER}]),
+    )
+
+    assert set(caller.phones.values_list("e164", flat=True)) == {"+79161234567", "+79167654321"}
+
+
+def test_editing_a_contact_removes_a_number_marked_for_removal(agent_client, caller):
+    phone = caller.phones.get()
+
+    agent_client.post(
+        reverse("clients:contact_edit", args=[caller.pk]),
+        edit_data(caller, [stored_row(phone, DELETE="on")]),
+    )
+
+    assert not caller.phones.exists()
+
+
+def test_adding_a_number_the_card_already_has_is_rejected(agent_client, caller):
+    phone = caller.phones.get()
+
+    response = agent_client.post(
+        reverse("clients:contact_edit", args=[caller.pk]),
+        edit_data(caller, [stored_row(phone), {"kind": "work", "raw": "+7 916 123 45 67"}]),
+    )
+
+    assert response.status_code == 200
+    assert response.context["formset"].forms[1].errors["raw"]
+    assert caller.phones.count() == 1
+
+
+def test_a_renamed_contact_is_found_by_its_new_name(agent_client, caller):
+    phone = caller.phones.get()
+    agent_client.post(
+        reverse("clients:contact_edit", args=[caller.pk]),
+        edit_data(caller, [stored_row(phone)], last_name="Сидоренко"),
+    )
+
+    response = agent_client.get(reverse("clients:list"), {"q": "сидоренко"})
+
+    assert listed(response) == [caller]
+
+
+def company_form_data(phones: list[tuple[str, str]] = (), **fields: str) -> dict[str, str]:
+    data = {
+        "name": "ООО Лютик",
+        "additional_name": "",
+        "email": "",
+        "site": "",
+        "address": "",
+        "comment": "",
+        "active": "on",
+        "phones-TOTAL_FORMS": str(len(phones)),
+        "phones-INITIAL_FORMS": "0",
+        "phones-MIN_NUM_FORMS": "0",
+        "phones-MAX_NUM_FORMS": "1000",
+    }
+    for index, (kind, raw) in enumerate(phones):
+        data[f"phones-{index}-kind"] = kind
+        data[f"phones-{index}-raw"] = raw
+    return {**data, **fields}
+
+
+def test_a_company_created_through_the_form_is_found_by_its_number(agent_client, db):
+    agent_client.post(
+        reverse("clients:company_create"), company_form_data([("work", "8 (495) 765-43-21")])
+    )
+
+    response = agent_client.get(reverse("clients:list"), {"q": "4957654321", "kind": "company"})
+
+    assert [c.name for c in listed(response)] == ["ООО Лютик"]
+
+
+def test_a_contact_is_found_by_its_companys_new_name_after_the_company_is_renamed(
+    agent_client, caller, company
+):
+    phone = company.phones.get()
+    agent_client.post(
+        reverse("clients:company_edit", args=[company.pk]),
+        company_form_data(
+            name="ООО Лютик",
+            **{
+                "phones-TOTAL_FORMS": "1",
+                "phones-INITIAL_FORMS": "1",
+                "phones-0-id": str(phone.pk),
+                "phones-0-company": str(company.pk),
+                "phones-0-kind": phone.kind,
+                "phones-0-raw": phone.raw,
+            },
+        ),
+    )
+    company.refresh_from_db()
+    assert company.name == "ООО Лютик"
+
+    # Contacts are searchable by their company's name (the contact list shows it).
+    response = agent_client.get(reverse("clients:list"), {"q": "лютик"})
+
+    assert listed(response) == [caller]

@@ -229,6 +229,30 @@ def test_an_active_employee_logs_in_through_the_form(agent):
     assert client.session.get("_auth_user_id") == str(agent.pk)
 
 
+def test_logging_in_returns_the_visitor_to_the_page_they_asked_for(world, agent):
+    client = Client()
+    wanted = reverse("tickets:detail", args=[world["ticket"]])
+    login_page = client.get(wanted, follow=True)
+    assert f'name="next" value="{wanted}"' in login_page.content.decode()
+
+    response = client.post(
+        reverse("login"), {"username": agent.username, "password": PASSWORD, "next": wanted}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == wanted
+
+
+def test_logging_in_never_redirects_to_another_site(agent):
+    response = Client().post(
+        reverse("login"),
+        {"username": agent.username, "password": PASSWORD, "next": "https://evil.example/"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+
+
 def test_an_inactive_employee_cannot_log_in_through_the_form(agent):
     agent.is_active = False
     agent.save()

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from conftest import logged_in
+from trubka.clients.actions import do_create_company
 from trubka.tickets.actions import do_change_ticket_status, do_create_ticket
 from trubka.tickets.models import Source, Status, Ticket, TicketComment
 
@@ -79,6 +80,25 @@ def test_creating_a_ticket_through_the_form_opens_it(agent_client, agent, caller
         agent,
         agent,
     )
+
+
+def test_a_contact_of_another_company_than_the_chosen_one_is_refused(agent_client, caller):
+    other = do_create_company(name="ООО Лютик")
+
+    response = agent_client.post(
+        reverse("tickets:create"),
+        {
+            "title": "Не печатает принтер",
+            "contact": caller.pk,
+            "company": other.pk,
+            "priority": "normal",
+            "type": "question",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["company"]
+    assert not Ticket.objects.exists()
 
 
 def test_a_ticket_without_a_title_is_not_created(agent_client):

@@ -23,6 +23,9 @@ class CallFilterForm(forms.Form):
         choices=[("", _("All calls")), ("yes", _("Missed only")), ("no", _("Answered only"))],
     )
     employee = forms.ModelChoiceField(
-        label=_("Employee"), queryset=Employee.objects.all(), required=False
+        label=_("Employee"),
+        queryset=Employee.objects.all(),
+        required=False,
+        empty_label=_("Anyone"),
     )
     phone = forms.CharField(label=_("Number"), required=False)

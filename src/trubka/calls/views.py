@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from trubka.calls.forms import CallFilterForm
 from trubka.calls.models import CallRecording, PhoneCall
@@ -54,11 +55,11 @@ def recording_audio(request: HttpRequest, uuid: str) -> HttpResponseBase:
     """The audio of a recording Trubka keeps, to logged-in staff only, with Range support."""
     recording = get_object_or_404(CallRecording, uuid=uuid)
     if not recording.file:
-        raise Http404("This recording is not stored in Trubka.")
+        raise Http404(_("This recording is not stored in Trubka."))
     try:
         handle = recording.file.open("rb")
     except FileNotFoundError:
-        raise Http404("The recording file is missing from storage.") from None
+        raise Http404(_("The recording file is missing from storage.")) from None
     content_type = (
         recording.content_type
         or mimetypes.guess_type(recording.file.name)[0]

@@ -34,7 +34,15 @@ class Company(models.Model):
 
     def save(self, *args: object, **kwargs: object) -> None:
         self.search_text = build_search_text(self.name, self.additional_name, self.email)
+        renamed = (
+            self.pk is not None
+            and Company.objects.filter(pk=self.pk).exclude(name=self.name).exists()
+        )
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+        if renamed:
+            # Contacts are found by their company's name too.
+            for contact in self.contacts.all():
+                contact.save(update_fields=["search_text"])
 
 
 class Contact(models.Model):
@@ -66,7 +74,9 @@ class Contact(models.Model):
         indexes = [models.Index(fields=["last_name", "first_name"])]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(first_name="", last_name=""), name="contact_has_a_name"
+                condition=~Q(first_name="", last_name=""),
+                name="contact_has_a_name",
+                violation_error_message=_("Enter a first name or a last name."),
             )
         ]
 

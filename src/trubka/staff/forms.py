@@ -24,7 +24,10 @@ class EmployeeForm(forms.ModelForm):
     class Meta:
         model = Employee
         fields = EMPLOYEE_FIELDS
-        labels = {"is_active": _("Active (may log in and take calls)")}
+        labels = {
+            "is_active": _("Active (may log in and take calls)"),
+            "username": _("Login"),
+        }
 
     def clean_extension(self) -> str | None:
         value = (self.cleaned_data.get("extension") or "").strip()

@@ -16,13 +16,22 @@ class TicketForm(forms.Form):
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 5})
     )
     contact = forms.ModelChoiceField(
-        label=_("Contact"), queryset=Contact.objects.filter(active=True), required=False
+        label=_("Contact"),
+        queryset=Contact.objects.filter(active=True).select_related("company"),
+        required=False,
+        empty_label=_("— none —"),
     )
     company = forms.ModelChoiceField(
-        label=_("Company"), queryset=Company.objects.filter(active=True), required=False
+        label=_("Company"),
+        queryset=Company.objects.filter(active=True),
+        required=False,
+        empty_label=_("— none —"),
     )
     assignee = forms.ModelChoiceField(
-        label=_("Assignee"), queryset=Employee.objects.filter(is_active=True), required=False
+        label=_("Assignee"),
+        queryset=Employee.objects.filter(is_active=True),
+        required=False,
+        empty_label=_("— nobody —"),
     )
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial="normal")
     type = forms.ChoiceField(label=_("Type"), choices=TicketType.choices)
@@ -83,7 +92,10 @@ class TicketFilterForm(forms.Form):
         ],
     )
     assignee = forms.ModelChoiceField(
-        label=_("Assignee"), queryset=Employee.objects.all(), required=False
+        label=_("Assignee"),
+        queryset=Employee.objects.all(),
+        required=False,
+        empty_label=_("Anyone"),
     )
     mine = forms.BooleanField(label=_("Mine"), required=False)
     source = forms.ChoiceField(
