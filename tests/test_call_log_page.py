@@ -22,8 +22,6 @@ MOSCOW = ZoneInfo("Europe/Moscow")
 @pytest.fixture(autouse=True)
 def _site_in_moscow(settings):
     settings.TIME_ZONE = "Europe/Moscow"
-    # Hashing the personas' passwords properly would be most of this module's run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def log_call(name: str, **fields) -> PhoneCall:

@@ -8,13 +8,6 @@ from trubka.cli import main
 from trubka.staff.bootstrap import ensure_admin
 from trubka.staff.models import Employee
 
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Hashing the personas' passwords properly would be most of this module's run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # --- trubka -------------------------------------------------------------------------------
 
 

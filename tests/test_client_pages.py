@@ -18,12 +18,6 @@ from trubka.tickets.actions import do_create_ticket
 NEW_NUMBER = "8 (916) 765-43-21"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Hashing the personas' passwords properly would be most of this module's run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def contact_form_data(
     phones: list[tuple[str, str]] = (("mobile", NEW_NUMBER),), **fields: str
 ) -> dict[str, str]:

@@ -43,11 +43,6 @@ def wav_frames(data: bytes) -> tuple[int, int, int, int]:
         )
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def demo(db) -> str:
     return run_demo_data()

@@ -17,12 +17,6 @@ RUSSIAN_NAV = ["Заявки", "Клиенты", "Сотрудники", "Нас
 ENGLISH_NAV = ["Tickets", "Clients", "Employees", "Settings"]
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Hashing the personas' passwords properly would be most of this module's run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def world(db, agent, agent2, caller, company):
     ticket = do_create_ticket(title="Не печатает принтер", contact=caller, assignee=agent)

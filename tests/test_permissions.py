@@ -17,12 +17,6 @@ from trubka.staff.models import Employee
 from trubka.tickets.actions import do_create_ticket
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Hashing the personas' passwords properly would be most of this module's run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def world(db, agent, caller, company):
     """One object of each kind, so that detail pages have something to show."""

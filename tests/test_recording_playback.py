@@ -18,12 +18,6 @@ from trubka.calls.actions import do_log_call
 from trubka.calls.models import CallRecording
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Hashing the personas' passwords properly would be most of this module's run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def make_wav(seconds: float = 0.1, rate: int = 8000) -> bytes:
     """A real mono 16-bit WAV of a 440 Hz tone, so every byte position is distinct enough."""
     frames = b"".join(
@@ -240,3 +234,18 @@ def test_an_anonymous_visitor_never_gets_the_audio(recording, byte_range):
     assert response.status_code not in (200, 206)
     assert b"RIFF" not in body(response)
     assert WAV[-10:] not in body(response)
+
+
+def test_a_partial_response_closes_the_file_even_if_never_read(db):
+    import io
+
+    from django.test import RequestFactory
+
+    from trubka.core.ranged import ranged_file_response
+
+    handle = io.BytesIO(b"x" * 1000)
+    request = RequestFactory().get("/", headers={"Range": "bytes=10-19"})
+    response = ranged_file_response(request, handle, 1000, "audio/wav")
+    assert response.status_code == 206
+    response.close()
+    assert handle.closed

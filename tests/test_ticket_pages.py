@@ -11,12 +11,6 @@ from trubka.tickets.actions import do_change_ticket_status, do_create_ticket
 from trubka.tickets.models import Source, Status, Ticket, TicketComment
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Hashing the personas' passwords properly would be most of this module's run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def listed(response) -> set[str]:
     """The titles of the tickets the list shows."""
     return {ticket.title for ticket in response.context["page"].object_list}
@@ -336,3 +330,30 @@ def test_an_empty_comment_is_refused(agent, ticket, content):
 
     assert not TicketComment.objects.exists()
     assert shown_messages(response) == [("error", "A comment cannot be empty.")]
+
+
+# --- Tolerant filters ----------------------------------------------------------------------
+
+
+def test_a_bad_filter_value_is_dropped_alone_and_the_default_open_filter_stays(
+    agent_client, tickets
+):
+    response = agent_client.get(reverse("tickets:list"), {"assignee": "999999"})
+    assert response.status_code == 200
+    assert "Закрытая" not in listed(response)
+    assert "Моя открытая" in listed(response)
+
+
+def test_a_bad_status_value_falls_back_to_open_tickets_and_keeps_the_source_filter(
+    agent_client, tickets
+):
+    response = agent_client.get(
+        reverse("tickets:list"), {"status": "bogus", "source": Source.MISSED_CALL}
+    )
+    assert listed(response) == {"Пропущенный звонок"}
+
+
+def test_searching_a_ticket_number_finds_a_closed_ticket_too(agent_client, tickets):
+    closed = tickets["Закрытая"]
+    response = agent_client.get(reverse("tickets:list"), {"q": f"#{closed.pk}"})
+    assert listed(response) == {"Закрытая"}

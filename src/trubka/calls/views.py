@@ -30,20 +30,21 @@ def call_log(request: HttpRequest) -> HttpResponse:
     calls = PhoneCall.objects.select_related(
         "employee", "contact", "company", "ticket"
     ).prefetch_related("recordings")
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["date_from"]:
-            calls = calls.filter(started_at__gte=_day_start(data["date_from"]))
-        if data["date_to"]:
-            calls = calls.filter(started_at__lt=_day_start(data["date_to"] + timedelta(days=1)))
-        if data["direction"]:
-            calls = calls.filter(direction=data["direction"])
-        if data["missed"]:
-            calls = calls.filter(is_missed=data["missed"] == "yes")
-        if data["employee"]:
-            calls = calls.filter(employee=data["employee"])
-        if data["phone"]:
-            calls = calls.filter(client_match_key=normalize_phone(data["phone"]).match_key)
+    form.is_valid()
+    # A filter with a bad value is dropped alone (and shown as an error); the others apply.
+    data = form.cleaned_data if form.is_bound else {}
+    if data.get("date_from"):
+        calls = calls.filter(started_at__gte=_day_start(data["date_from"]))
+    if data.get("date_to"):
+        calls = calls.filter(started_at__lt=_day_start(data["date_to"] + timedelta(days=1)))
+    if data.get("direction"):
+        calls = calls.filter(direction=data["direction"])
+    if data.get("missed"):
+        calls = calls.filter(is_missed=data["missed"] == "yes")
+    if data.get("employee"):
+        calls = calls.filter(employee=data["employee"])
+    if data.get("phone"):
+        calls = calls.filter(client_match_key=normalize_phone(data["phone"]).match_key)
     return render(
         request,
         "calls/log.html",

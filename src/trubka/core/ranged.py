@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import IO
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -12,18 +13,28 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
 
 
-def _iter_slice(handle: IO[bytes], start: int, length: int):  # type: ignore[no-untyped-def]
-    try:
-        handle.seek(start)
-        remaining = length
+class _FileSlice:
+    """``length`` bytes of ``handle`` from ``start``, in chunks.
+
+    Django calls ``close()`` when the response ends, read to the end or not, so the file is
+    closed even when the browser goes away before the first chunk.
+    """
+
+    def __init__(self, handle: IO[bytes], start: int, length: int) -> None:
+        self.handle, self.start, self.length = handle, start, length
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.handle.seek(self.start)
+        remaining = self.length
         while remaining > 0:
-            chunk = handle.read(min(_CHUNK, remaining))
+            chunk = self.handle.read(min(_CHUNK, remaining))
             if not chunk:
                 break
             remaining -= len(chunk)
             yield chunk
-    finally:
-        handle.close()
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 def ranged_file_response(
@@ -55,7 +66,7 @@ def ranged_file_response(
         return refusal
     length = end - start + 1
     streaming = StreamingHttpResponse(
-        _iter_slice(handle, start, length), status=206, content_type=content_type
+        _FileSlice(handle, start, length), status=206, content_type=content_type
     )
     streaming["Content-Range"] = f"bytes {start}-{end}/{size}"
     streaming["Content-Length"] = str(length)

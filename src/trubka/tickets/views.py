@@ -30,24 +30,27 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     params = request.GET.copy()
     params.setdefault("status", TicketFilterForm.STATUS_OPEN)
     form = TicketFilterForm(params)
+    form.is_valid()
+    # A filter with a bad value (a stale link, say) is dropped alone; the others still apply.
+    data = form.cleaned_data
     tickets = Ticket.objects.select_related("contact", "company", "assignee")
-    if form.is_valid():
-        data = form.cleaned_data
-        status = data["status"]
+    query = data.get("q", "").strip().lstrip("#")
+    if query.isdigit():
+        # A ticket number finds that ticket whatever the other filters say.
+        tickets = tickets.filter(pk=int(query))
+    else:
+        status = data.get("status") or TicketFilterForm.STATUS_OPEN
         if status == TicketFilterForm.STATUS_OPEN:
             tickets = tickets.filter(status__in=OPEN_STATUSES)
-        elif status and status != TicketFilterForm.STATUS_ANY:
+        elif status != TicketFilterForm.STATUS_ANY:
             tickets = tickets.filter(status=status)
-        if data["mine"]:
+        if data.get("mine"):
             tickets = tickets.filter(assignee=_employee(request))
-        elif data["assignee"]:
+        elif data.get("assignee"):
             tickets = tickets.filter(assignee=data["assignee"])
-        if data["source"]:
+        if data.get("source"):
             tickets = tickets.filter(source=data["source"])
-        query = data["q"].strip().lstrip("#")
-        if query.isdigit():
-            tickets = tickets.filter(pk=int(query))
-        elif query:
+        if query:
             tickets = tickets.filter(search_text__contains=search_term(query))
     return render(
         request,
