@@ -60,7 +60,9 @@ def run_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         lifespan="off",
-        log_level="info" if args.verbose else "warning",
+        # Django's LOGGING (with secret redaction) stays in charge of uvicorn's loggers.
+        log_config=None,
+        access_log=args.verbose,
     )
     return 0
 
