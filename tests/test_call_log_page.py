@@ -190,25 +190,25 @@ def add_client_link(response) -> str | None:
     return html.unescape(match.group(1)) if match else None
 
 
-def test_a_call_with_no_client_offers_the_plus_link_to_a_new_contact(agent_client, db):
+def test_a_call_with_no_client_offers_the_plus_link_to_fill_in_the_client(agent_client, db):
     call = log_call("unknown", client_number="+7 903 000-11-22")
     assert call.contact is None
     assert call.company is None
 
     link = add_client_link(get_log(agent_client))
 
-    assert link == f"{reverse('clients:contact_create')}?phone={urlencode(call.client_number)}"
+    assert link == f"{reverse('clients:fill_in')}?phone={urlencode(call.client_number)}"
 
 
-def test_the_plus_link_prefills_the_new_contact_form_with_the_number(agent_client, db):
+def test_the_plus_link_opens_the_fill_in_page_for_that_number(agent_client, db):
     log_call("unknown", client_number="+7 903 000-11-22")
     link = add_client_link(get_log(agent_client))
     assert link is not None
 
-    form = agent_client.get(link)
+    page = agent_client.get(link)
 
-    assert form.status_code == 200
-    assert form.context["formset"].forms[0]["raw"].value() == "+7 903 000-11-22"
+    assert page.status_code == 200
+    assert page.context["phone"].e164 == "+79030001122"
 
 
 def test_a_call_from_a_known_client_has_no_plus_link(agent_client, caller):

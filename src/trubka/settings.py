@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "trubka.tickets",
     "trubka.calls",
     "trubka.connector",
+    "trubka.realtime",
 ]
 
 MIDDLEWARE = [
@@ -108,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "trubka.core.context_processors.embedding",
             ],
         },
     },
@@ -120,6 +122,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests that run a real server in a thread need a test database every thread can open.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-trubka.sqlite3")}
     # WAL lets the web threads read while the worker writes; the busy timeout turns brief
     # lock contention into a short wait instead of "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -192,6 +196,11 @@ TRUBKA_EMBEDDED_WORKER = env_bool("TRUBKA_EMBEDDED_WORKER", True)
 # to that ticket instead of opening another one.
 TRUBKA_MISSED_CALL_REUSE_OPEN_TICKET = env_bool("TRUBKA_MISSED_CALL_REUSE_OPEN_TICKET", True)
 
+# Live popups: Redis pub/sub fans them out across web processes; empty = in this process.
+REDIS_URL = env_str("REDIS_URL", "")
+# How soon a browser reconnects its live stream after a drop, in milliseconds.
+TRUBKA_SSE_RETRY_MS = env_int("TRUBKA_SSE_RETRY_MS", 2000, minimum=100, maximum=60000)
+
 TRUBKA_ADMIN_USERNAME = env_str("TRUBKA_ADMIN_USERNAME", "admin")
 TRUBKA_ADMIN_PASSWORD = env_str("TRUBKA_ADMIN_PASSWORD", "")
 
@@ -199,7 +208,8 @@ SESSION_COOKIE_HTTPONLY = True
 # Off by default because the embedded default is plain HTTP on localhost; turn on behind HTTPS.
 SESSION_COOKIE_SECURE = env_bool("TRUBKA_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-X_FRAME_OPTIONS = "DENY"
+# The client card opens in a side panel (an iframe) when a call rings.
+X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 

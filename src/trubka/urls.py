@@ -18,4 +18,5 @@ urlpatterns = [
     path("employees/", include("trubka.staff.urls")),
     path("settings/", include("trubka.calls.urls")),
     path("", include("trubka.connector.urls")),
+    path("live/", include("trubka.realtime.urls")),
 ]

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from trubka.calls.models import CallPopup, CallRecording, Direction, PhoneCall
+from trubka.calls.popups import call_state, push_call_update, push_ring
 from trubka.clients.lookup import find_caller
 from trubka.core.phones import normalize_phone
 from trubka.staff.models import Employee
@@ -43,6 +44,7 @@ def do_log_call(
         provider_call_id=provider_call_id,
         defaults={"started_at": started_at, "direction": direction or Direction.INCOMING},
     )
+    previous_state = call_state(call)
     phone = normalize_phone(client_number)
     if client_number:
         call.client_number = phone.raw
@@ -71,7 +73,10 @@ def do_log_call(
         match = find_caller(call.client_number)
         call.contact = match.contact
         call.company = match.company
+    state_before = None if _created else previous_state
     call.save()
+    if state_before is not None and call_state(call) != state_before:
+        push_call_update(call)
     return call
 
 
@@ -123,4 +128,6 @@ def do_request_popup(
                     company=company,
                 )
             )
+    for popup in made:
+        push_ring(popup)
     return made

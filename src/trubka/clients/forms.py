@@ -71,3 +71,25 @@ def _phone_formset(parent: type[Contact] | type[Company]) -> Any:
 
 ContactPhoneFormSet = _phone_formset(Contact)
 CompanyPhoneFormSet = _phone_formset(Company)
+
+
+class FillInForm(forms.Form):
+    """A new contact for an unknown number."""
+
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    patronymic = forms.CharField(label=_("Patronymic"), max_length=150, required=False)
+    company = forms.ModelChoiceField(
+        label=_("Company"),
+        queryset=Company.objects.filter(active=True),
+        required=False,
+        empty_label=_("— none —"),
+    )
+    position = forms.CharField(label=_("Position"), max_length=255, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("first_name") and not data.get("last_name"):
+            raise forms.ValidationError(_("Enter a first name or a last name."))
+        return data

@@ -63,6 +63,10 @@ class Contact(models.Model):
     position = models.CharField(_("position"), max_length=255, blank=True)
     comment = models.TextField(_("comment"), blank=True)
     active = models.BooleanField(_("active"), default=True)
+    # Set on the card made automatically for an unknown caller («Новый клиент …»), until
+    # someone fills it in or attaches the number to an existing client: the card, the call
+    # log and the popup show a «+» while it is set.
+    from_unknown_call_at = models.DateTimeField(null=True, blank=True, editable=False)
     search_text = models.TextField(editable=False, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

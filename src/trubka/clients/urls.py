@@ -5,6 +5,7 @@ from trubka.clients import views
 app_name = "clients"
 urlpatterns = [
     path("", views.client_list, name="list"),
+    path("fill-in/", views.fill_in, name="fill_in"),
     path("contacts/new/", views.contact_create, name="contact_create"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),
     path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),

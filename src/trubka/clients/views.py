@@ -11,9 +11,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from trubka.calls.models import PhoneCall
-from trubka.clients.forms import CompanyForm, CompanyPhoneFormSet, ContactForm, ContactPhoneFormSet
+from trubka.clients.actions import do_attach_number, do_fill_in_caller
+from trubka.clients.forms import (
+    CompanyForm,
+    CompanyPhoneFormSet,
+    ContactForm,
+    ContactPhoneFormSet,
+    FillInForm,
+)
 from trubka.clients.models import Company, Contact, PhoneNumber
-from trubka.core.phones import normalize_phone
+from trubka.core.phones import NormalizedPhone, normalize_phone
 from trubka.core.search import search_term
 from trubka.core.views import paginate, query_without_page
 from trubka.tickets.models import Ticket
@@ -158,4 +165,85 @@ def company_edit(request: HttpRequest, pk: int) -> HttpResponse:
     company = get_object_or_404(Company, pk=pk)
     return _edit_client(
         request, company, CompanyForm, CompanyPhoneFormSet, "clients/company_form.html"
+    )
+
+
+CLOSE_MATCH_DIGITS = 7
+
+
+def _close_matches(phone: NormalizedPhone) -> tuple[list[Contact], list[Company]]:
+    """Clients whose numbers end like this one: the likeliest owners, offered first."""
+    tail = phone.digits[-CLOSE_MATCH_DIGITS:]
+    if len(tail) < CLOSE_MATCH_DIGITS:
+        return [], []
+    contacts = (
+        Contact.objects.filter(phones__match_key__endswith=tail, from_unknown_call_at__isnull=True)
+        .select_related("company")
+        .prefetch_related("phones")
+        .distinct()[:10]
+    )
+    companies = (
+        Company.objects.filter(phones__match_key__endswith=tail)
+        .prefetch_related("phones")
+        .distinct()[:10]
+    )
+    return list(contacts), list(companies)
+
+
+def fill_in(request: HttpRequest) -> HttpResponse:
+    """The «+» of an unknown caller: a new contact, or the number added to an existing client.
+
+    Either way every past call from the number is linked to the client afterwards.
+    """
+    raw = request.GET.get("phone") or request.POST.get("phone", "")
+    phone = normalize_phone(raw)
+    if not phone.match_key:
+        messages.error(request, _("There is no phone number to fill in a client for."))
+        return redirect("clients:list")
+    form = FillInForm(request.POST if request.POST.get("mode") == "new" else None)
+    if request.method == "POST":
+        mode = request.POST.get("mode")
+        client: Contact | Company | None = None
+        if mode == "new" and form.is_valid():
+            client = do_fill_in_caller(phone.raw, **form.cleaned_data)
+        elif mode == "attach":
+            kind, _sep, pk = request.POST.get("client", "").partition(":")
+            target: Contact | Company | None = None
+            if pk.isdigit() and kind == "contact":
+                target = Contact.objects.filter(pk=int(pk)).first()
+            elif pk.isdigit() and kind == "company":
+                target = Company.objects.filter(pk=int(pk)).first()
+            if target is not None:
+                client = do_attach_number(phone.raw, target)
+            if client is None:
+                messages.error(request, _("Choose the client the number belongs to."))
+        if client is not None:
+            messages.success(
+                request,
+                _("The number %(phone)s now belongs to %(client)s; its calls are linked.")
+                % {"phone": phone.display, "client": client},
+            )
+            return redirect(client_url(client))
+    matches_contacts, matches_companies = _close_matches(phone)
+    query = request.GET.get("q", "").strip()
+    found_contacts: list[Contact] = []
+    found_companies: list[Company] = []
+    if query:
+        contacts, companies = _search(query)
+        found_contacts = list(contacts.filter(from_unknown_call_at__isnull=True)[:20])
+        found_companies = list(companies[:20])
+    calls_count = PhoneCall.objects.filter(client_match_key=phone.match_key).count()
+    return render(
+        request,
+        "clients/fill_in.html",
+        {
+            "phone": phone,
+            "form": form,
+            "match_contacts": matches_contacts,
+            "match_companies": matches_companies,
+            "query": query,
+            "found_contacts": found_contacts,
+            "found_companies": found_companies,
+            "calls_count": calls_count,
+        },
     )

@@ -16,6 +16,7 @@ EMPLOYEE_FIELDS = [
     "email",
     "phone",
     "extension",
+    "popup_auto_open",
     "is_active",
 ]
 
@@ -54,3 +55,11 @@ class NewEmployeeForm(SetPasswordMixin, EmployeeForm):
         employee = super().save(commit=False)
         employee = self.set_password_and_save(employee, commit=commit)
         return employee
+
+
+class MySettingsForm(forms.ModelForm):
+    """What an employee may change about themselves."""
+
+    class Meta:
+        model = Employee
+        fields = ["popup_auto_open"]

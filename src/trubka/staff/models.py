@@ -28,6 +28,11 @@ class Employee(AbstractUser):
         help_text=_("The employee's internal number in the PBX, e.g. 101."),
     )
 
+    # Open the caller's card in a side panel when a call rings (the popup shows either way).
+    popup_auto_open = models.BooleanField(
+        _("open the client card automatically when a call rings"), default=True
+    )
+
     class Meta:
         verbose_name = _("employee")
         verbose_name_plural = _("employees")

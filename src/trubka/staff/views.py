@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from trubka.core.search import search_term
-from trubka.staff.forms import EmployeeForm, NewEmployeeForm
+from trubka.staff.forms import EmployeeForm, MySettingsForm, NewEmployeeForm
 from trubka.staff.models import Employee
 
 
@@ -45,3 +45,14 @@ def employee_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Saved."))
         return redirect("staff:list")
     return render(request, "staff/form.html", {"form": form, "object": employee})
+
+
+def my_settings(request: HttpRequest) -> HttpResponse:
+    employee = request.user
+    assert isinstance(employee, Employee)
+    form = MySettingsForm(request.POST or None, instance=employee)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Saved."))
+        return redirect("staff:me")
+    return render(request, "staff/me.html", {"form": form, "employee": employee})

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from trubka.calls.actions import do_add_recording, do_log_call, do_request_popup
 from trubka.calls.models import Direction, PhoneCall
+from trubka.calls.popups import push_call_update
 from trubka.clients.actions import do_create_contact
 from trubka.clients.lookup import find_caller
 from trubka.connector.gateway import CallReport, ClientRef, TicketRef
@@ -44,6 +45,7 @@ class LocalDesk:
             last_name=new_client_name(phone),
             first_name=normalized.display,
             phones=[("mobile", phone)],
+            from_unknown_call=True,
         )
         return ClientRef(contact_id=contact.pk, created=True)
 
@@ -114,6 +116,8 @@ class LocalDesk:
                 )
                 created = True
         PhoneCall.objects.filter(pk=call.pk).update(ticket=ticket)
+        call.ticket = ticket
+        push_call_update(call)
         return TicketRef(ticket_id=ticket.pk, created=created)
 
     @staticmethod

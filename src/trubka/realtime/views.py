@@ -1,0 +1,73 @@
+"""The live stream: Server-Sent Events, one stream per open tab, messages for its employee."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils import timezone
+
+from trubka.realtime.broker import employee_channel, get_broker
+from trubka.realtime.models import AgentNotice
+
+HEARTBEAT_SECONDS = 15
+# A browser that reconnects gets what it missed, but not older than this: a ring from ten
+# minutes ago is history, not a call to pick up.
+REPLAY_WINDOW = timedelta(minutes=2)
+
+
+def _event(message: dict[str, Any]) -> str:
+    data = json.dumps({"kind": message["kind"], **message["payload"]}, ensure_ascii=False)
+    return f"id: {message['id']}\nevent: {message['kind']}\ndata: {data}\n\n"
+
+
+async def _missed(employee_id: int, after: int) -> list[dict[str, Any]]:
+    since = timezone.now() - REPLAY_WINDOW
+    rows = AgentNotice.objects.filter(employee_id=employee_id, id__gt=after, created_at__gte=since)
+    return [{"id": n.pk, "kind": n.kind, "payload": n.payload} async for n in rows.order_by("id")]
+
+
+async def _last_id(employee_id: int) -> int:
+    last = await AgentNotice.objects.filter(employee_id=employee_id).order_by("-id").afirst()
+    return last.pk if last else 0
+
+
+async def stream(request: HttpRequest) -> HttpResponseBase:
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse(status=401)
+    employee_id = user.pk
+    header = request.headers.get("Last-Event-ID") or request.GET.get("last", "")
+    after = int(header) if header.isdigit() else None
+
+    async def events() -> AsyncIterator[str]:
+        async with get_broker().subscribe(employee_channel(employee_id)) as messages:
+            # Subscribed first, then read the backlog: nothing falls between the two.
+            start = after if after is not None else await _last_id(employee_id)
+            yield f"retry: {settings.TRUBKA_SSE_RETRY_MS}\nid: {start}\n\n"
+            sent = start
+            for message in await _missed(employee_id, start):
+                sent = message["id"]
+                yield _event(message)
+            iterator = aiter(messages)
+            while True:
+                try:
+                    message = await asyncio.wait_for(anext(iterator), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    yield ": ping\n\n"
+                    continue
+                if message["id"] <= sent:
+                    continue
+                sent = message["id"]
+                yield _event(message)
+
+    response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
