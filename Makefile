@@ -24,6 +24,7 @@ run: $(VENV)/.base-installed
 	$(BIN)/trubka serve
 
 test: $(VENV)/.test-installed
+	bash scripts/install-browser
 	$(MAKE) --no-print-directory check
 
 check: lint types pytest

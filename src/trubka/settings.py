@@ -5,6 +5,7 @@ The defaults run the embedded deployment: SQLite and media under ``./var/``, one
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -122,8 +123,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Tests that run a real server in a thread need a test database every thread can open.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-trubka.sqlite3")}
+    # Tests that run a real server in a thread need a test database every thread can open
+    # (a file, not memory); one per test process, so parallel runs do not collide.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env_str("TRUBKA_TEST_SQLITE_PATH", str(DATA_DIR / f"test-{os.getpid()}.sqlite3"))
+    }
     # WAL lets the web threads read while the worker writes; the busy timeout turns brief
     # lock contention into a short wait instead of "database is locked".
     DATABASES["default"]["OPTIONS"] = {
