@@ -80,10 +80,12 @@ INSTALLED_APPS = [
     "trubka.calls",
     "trubka.connector",
     "trubka.realtime",
+    "trubka.okdesk_api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "trubka.core.middleware.OkdeskPathMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -92,7 +94,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "trubka.core.middleware.LoginRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "trubka.urls"

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from trubka.core import views as core_views
+from trubka.okdesk_api.api import api as okdesk_api
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="tickets:list"), name="home"),
@@ -19,4 +20,6 @@ urlpatterns = [
     path("settings/", include("trubka.calls.urls")),
     path("", include("trubka.connector.urls")),
     path("live/", include("trubka.realtime.urls")),
+    path("api/v1/", okdesk_api.urls),
+    path("settings/api/", include("trubka.okdesk_api.urls")),
 ]
