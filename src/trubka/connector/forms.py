@@ -33,7 +33,13 @@ class IntegrationForm(forms.ModelForm):
 
     class Meta:
         model = Integration
-        fields = ["target", "okdesk_account", "shared_url_allowed", "allowed_ips"]
+        fields = [
+            "target",
+            "okdesk_account",
+            "okdesk_timezone",
+            "shared_url_allowed",
+            "allowed_ips",
+        ]
         widgets = {
             "target": forms.RadioSelect,
             "allowed_ips": forms.Textarea(attrs={"rows": 2}),

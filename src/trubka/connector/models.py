@@ -33,6 +33,12 @@ class Integration(models.Model):
         _("Okdesk account name or address"), max_length=255, blank=True
     )
     okdesk_api_key = EncryptedTextField(_("Okdesk API key"), blank=True)
+    okdesk_timezone = models.CharField(
+        _("Okdesk account time zone"),
+        max_length=64,
+        default="Europe/Moscow",
+        help_text=_("Call times are sent to Okdesk in this zone (Okdesk reads them so)."),
+    )
     # The webhook token: its digest finds the account, the encrypted copy shows the URL again.
     webhook_token_digest = models.CharField(max_length=64, unique=True, editable=False)
     webhook_token = EncryptedTextField(editable=False)

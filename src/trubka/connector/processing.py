@@ -36,6 +36,7 @@ from trubka.connector.gateway import (
     TemporaryDeliveryError,
 )
 from trubka.connector.gateways.local import LocalDesk
+from trubka.connector.gateways.okdesk import OkdeskCloud
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
 from trubka.connector.providers.uis.parse import UisNotification
 
@@ -57,8 +58,12 @@ def wake_worker() -> None:
 def gateway_for(integration: Integration) -> Gateway:
     if integration.target == Target.LOCAL:
         return LocalDesk()
-    raise PermanentDeliveryError(
-        "Delivery to an Okdesk cloud account is not available in this version of Trubka."
+    if not integration.okdesk_account or not integration.okdesk_api_key:
+        raise PermanentDeliveryError("the Okdesk account name or API key is not set")
+    return OkdeskCloud(
+        integration.okdesk_account,
+        integration.okdesk_api_key,
+        zone=integration.okdesk_timezone,
     )
 
 

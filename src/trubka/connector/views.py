@@ -108,7 +108,6 @@ def setup_account(request: HttpRequest, uuid: str) -> HttpResponse:
             "form": form,
             "webhook_url": webhook_url(request, integration),
             "templates": TEMPLATES,
-            "okdesk_ready": False,
             "is_admin": _is_desk_admin(request),
         },
     )
@@ -120,14 +119,12 @@ def setup_toggle(request: HttpRequest, uuid: str, enable: bool) -> HttpResponse:
     integration = get_object_or_404(Integration, uuid=uuid)
     if not _may_manage(request, integration):
         raise PermissionDenied
-    if enable and integration.target == Target.OKDESK:
-        messages.error(
-            request,
-            _(
-                "Delivery to an Okdesk cloud account is not available in this version yet; "
-                "the settings are saved and will be used once it is."
-            ),
-        )
+    if (
+        enable
+        and integration.target == Target.OKDESK
+        and not (integration.okdesk_account and integration.okdesk_api_key)
+    ):
+        messages.error(request, _("Enter the Okdesk account name and API key first."))
     elif enable and not integration.key_checked_at:
         messages.error(request, _("Check the UIS key first."))
     else:

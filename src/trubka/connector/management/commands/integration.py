@@ -86,13 +86,8 @@ class Command(BaseCommand):
             integration.okdesk_api_key = options["okdesk_key"]
         if options["disabled"]:
             integration.enabled_at = None
-        elif integration.target == Target.LOCAL:
-            integration.enabled_at = integration.enabled_at or timezone.now()
         else:
-            self.stderr.write(
-                "Delivery to an Okdesk cloud account is not available in this version yet: "
-                "saved, not enabled."
-            )
+            integration.enabled_at = integration.enabled_at or timezone.now()
         integration.save()
         self.stdout.write(f"{'Connected' if created else 'Updated'} {integration}.")
         self.stdout.write(
@@ -114,8 +109,8 @@ class Command(BaseCommand):
         integration = Integration.objects.filter(app_id=app_id).first()
         if integration is None:
             raise CommandError(f"UIS account {app_id} is not connected")
-        if enable and integration.target == Target.OKDESK:
-            raise CommandError("delivery to an Okdesk cloud account is not available yet")
+        if enable and integration.target == Target.OKDESK and not integration.okdesk_api_key:
+            raise CommandError("set the Okdesk account and API key first (integration add)")
         integration.enabled_at = timezone.now() if enable else None
         integration.save(update_fields=["enabled_at", "updated_at"])
         self.stdout.write(f"{integration}: {'enabled' if enable else 'disabled'}.")
