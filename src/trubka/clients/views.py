@@ -209,9 +209,9 @@ def fill_in(request: HttpRequest) -> HttpResponse:
         elif mode == "attach":
             kind, _sep, pk = request.POST.get("client", "").partition(":")
             target: Contact | Company | None = None
-            if pk.isdigit() and kind == "contact":
+            if pk.isdecimal() and kind == "contact":
                 target = Contact.objects.filter(pk=int(pk)).first()
-            elif pk.isdigit() and kind == "company":
+            elif pk.isdecimal() and kind == "company":
                 target = Company.objects.filter(pk=int(pk)).first()
             if target is not None:
                 client = do_attach_number(phone.raw, target)

@@ -160,7 +160,7 @@ def int_list(request: HttpRequest, name: str) -> list[int]:
             part = part.strip()
             if not part:
                 continue
-            if not part.lstrip("-").isdigit():
+            if not part.lstrip("-").isdecimal():
                 raise ApiError(422, {name: [f"{part!r} должно иметь тип integer"]})
             values.append(int(part))
     return values
@@ -180,13 +180,13 @@ def page_params(
     number_text = request.GET.get("page[number]", "1")
     from_text = request.GET.get("page[from_id]", "")
     direction = request.GET.get("page[direction]", "reverse")
-    size = int(size_text) if size_text.isdigit() else -1
+    size = int(size_text) if size_text.isdecimal() else -1
     if not 1 <= size <= max_size:
         errors["size"] = [f"должно быть от 1 до {max_size}"]
-    number = int(number_text) if number_text.isdigit() else -1
+    number = int(number_text) if number_text.isdecimal() else -1
     if number < 1:
         errors["number"] = ["должно быть больше или равно 1"]
-    if from_text and not from_text.isdigit():
+    if from_text and not from_text.isdecimal():
         errors["from_id"] = ["должно иметь тип integer"]
     if direction not in {"reverse", "forward"}:
         errors["direction"] = ["должен быть одним из: reverse, forward"]
@@ -200,9 +200,28 @@ def page_params(
     }
 
 
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace pydantic's local ``$defs`` references by the definitions themselves, so a
+    body schema can be placed anywhere in the OpenAPI document."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(definitions[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 def body_doc(model: type[BaseModel], root: str | None = None) -> dict[str, Any]:
     """``openapi_extra`` describing a JSON body of ``model``, wrapped in ``root`` or not."""
-    schema = model.model_json_schema()
+    schema = _inline_refs(model.model_json_schema())
     schema.pop("title", None)
     if root is not None:
         schema = {

@@ -70,7 +70,7 @@ def company(c: Company) -> dict[str, Any]:
         "additional_name": c.additional_name,
         "site": c.site,
         "email": c.email,
-        "phone": phones[0].display if phones else "",
+        "phone": _phone_of(phones, PhoneNumber.Kind.WORK) or (phones[0].display if phones else ""),
         "phones": [p.display for p in phones],
         "address": c.address,
         "comment": c.comment,

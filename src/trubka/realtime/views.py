@@ -44,7 +44,7 @@ async def stream(request: HttpRequest) -> HttpResponseBase:
         return HttpResponse(status=401)
     employee_id = user.pk
     header = request.headers.get("Last-Event-ID") or request.GET.get("last", "")
-    after = int(header) if header.isdigit() else None
+    after = int(header) if header.isdecimal() and len(header) <= 18 else None
 
     async def events() -> AsyncIterator[str]:
         async with get_broker().subscribe(employee_channel(employee_id)) as messages:

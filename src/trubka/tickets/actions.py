@@ -53,7 +53,12 @@ def do_create_ticket(
 
 @transaction.atomic
 def do_change_ticket_status(
-    ticket: Ticket, new_status: str, *, by: Employee | None = None, comment: str = ""
+    ticket: Ticket,
+    new_status: str,
+    *,
+    by: Employee | None = None,
+    comment: str = "",
+    comment_public: bool = False,
 ) -> Ticket:
     """Move a ticket to ``new_status``; re-opening is moving back to ``opened``.
 
@@ -80,7 +85,7 @@ def do_change_ticket_status(
         ticket.closed_at = None
     ticket.save()
     if comment.strip():
-        do_add_ticket_comment(ticket, content=comment, author=by, public=False)
+        do_add_ticket_comment(ticket, content=comment, author=by, public=comment_public)
     return ticket
 
 

@@ -35,7 +35,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     tickets = Ticket.objects.select_related("contact", "company", "assignee")
     query = data.get("q", "").strip().lstrip("#")
-    if query.isdigit():
+    if query.isdecimal() and len(query) <= 12:
         # A ticket number finds that ticket whatever the other filters say.
         tickets = tickets.filter(pk=int(query))
     else:

@@ -299,7 +299,7 @@ class UisNotification(BaseModel):
     @property
     def extension(self) -> str | None:
         value = self.extension_phone_number or self.phone_call.receiver_phone
-        return value if value and value.isdigit() else None
+        return value if value and value.isascii() and value.isdigit() else None
 
     @property
     def recording_urls(self) -> list[str]:

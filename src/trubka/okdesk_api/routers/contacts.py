@@ -1,0 +1,311 @@
+"""Contacts: search, create, edit, list and archive (okdesk-api notes §4).
+
+Decisions where Okdesk's documentation could not be read (notes §4, §11 item 3):
+
+- ``GET /contacts`` answers **one root object** [S5, S8, S14]. When nothing matches, the answer
+  is ``200 {}``: clients test ``'id' in res`` or ``len(res) == 0`` [S14, S9] and S2 reads an
+  empty answer as «none», so a 404 would only make them fail.
+- Several search parameters narrow each other (all must match). A parameter given empty
+  matches nothing; no parameter at all is a 422.
+- ``phone`` follows Trubka's caller rule (``trubka.clients.lookup.find_caller``): any format,
+  the last ``TRUBKA_PHONE_MATCH_DIGITS`` digits, exact E.164 preferred, active contacts
+  preferred. A number shared by several contacts is ambiguous and answers ``{}``, the same
+  rule as the call popup: an API answer never names one of several people. The candidates
+  are listed by ``GET /contacts/list?phone=…`` (a Trubka extension).
+- ``phone`` is the contact's work number and ``mobile_phone`` its mobile one; on ``PATCH``
+  each replaces the numbers of its kind (an empty value removes them).
+- ``first_name`` or ``last_name`` is required (Okdesk's clients send both [S9]; Trubka's
+  contacts need one of them).
+- ``PATCH /contacts/{id}/activations`` with no body archives, like Okdesk's archive call
+  [S2 «Архивация»].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Router
+from ninja.params.functions import Query
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from trubka.clients.actions import do_add_phone, do_create_contact
+from trubka.clients.lookup import find_caller
+from trubka.clients.models import Company, Contact, PhoneNumber
+from trubka.core.phones import normalize_phone
+from trubka.okdesk_api import shapes
+from trubka.okdesk_api.common import (
+    ApiError,
+    Flexible,
+    body_doc,
+    not_found,
+    page_params,
+    unwrap,
+)
+
+router = Router(tags=["contacts"])
+
+ERROR = dict[str, Any]
+ONE = {200: dict[str, Any], 401: ERROR, 422: ERROR, 429: ERROR}
+WRITE = {200: dict[str, Any], 401: ERROR, 404: ERROR, 422: ERROR, 429: ERROR}
+MANY = {200: list[dict[str, Any]], 401: ERROR, 422: ERROR, 429: ERROR}
+
+PAGE_DOC: dict[str, Any] = {
+    "parameters": [
+        {
+            "in": "query",
+            "name": "page[size]",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+        },
+        {
+            "in": "query",
+            "name": "page[from_id]",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 0},
+            "description": "The page starts after this id (exclusive).",
+        },
+        {
+            "in": "query",
+            "name": "page[direction]",
+            "required": False,
+            "schema": {"type": "string", "enum": ["reverse", "forward"], "default": "reverse"},
+            "description": "reverse: descending ids (the default); forward: ascending ids.",
+        },
+    ]
+}
+PAGE_SIZE = 50
+
+
+def optional_body_doc(model: type[BaseModel], root: str) -> dict[str, Any]:
+    """``body_doc`` for a body that may be left out."""
+    doc = body_doc(model, root)
+    doc["requestBody"]["required"] = False
+    return doc
+
+
+class CleanInput(Flexible):
+    """Strings are trimmed and a NUL character is refused (PostgreSQL cannot store one);
+    ``email`` must be an address and ``phone``/``mobile_phone`` must have digits."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _clean_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise PydanticCustomError("nul", "не должно содержать символ NUL")
+            return value.strip()
+        return value
+
+    @field_validator("email", mode="after", check_fields=False)
+    @classmethod
+    def _check_email(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                validate_email(value)
+            except DjangoValidationError:
+                raise PydanticCustomError("email", "неверный формат e-mail") from None
+        return value
+
+    @field_validator("phone", "mobile_phone", mode="after", check_fields=False)
+    @classmethod
+    def _check_phone(cls, value: str | None) -> str | None:
+        if value and not normalize_phone(value).match_key:
+            raise PydanticCustomError("phone", "неверный номер телефона: в нём нет цифр")
+        return value
+
+
+class ContactIn(CleanInput):
+    """A contact's fields; every one is optional here (``PATCH`` is partial)."""
+
+    first_name: str | None = Field(default=None, max_length=150)
+    last_name: str | None = Field(default=None, max_length=150)
+    patronymic: str | None = Field(default=None, max_length=150)
+    phone: str | None = Field(default=None, max_length=64, description="work number")
+    mobile_phone: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=254)
+    company_id: int | None = None
+    position: str | None = Field(default=None, max_length=255)
+    comment: str | None = None
+
+
+class ContactCreateIn(ContactIn):
+    """``first_name`` or ``last_name`` is required (checked by the endpoint)."""
+
+
+class ActivationIn(Flexible):
+    active: bool = False
+
+
+PHONE_KINDS = {"phone": PhoneNumber.Kind.WORK, "mobile_phone": PhoneNumber.Kind.MOBILE}
+TEXT_FIELDS = ("first_name", "last_name", "patronymic", "email", "position", "comment")
+NAME_REQUIRED = {
+    "first_name": ["обязателен, если не указан last_name"],
+    "last_name": ["обязателен, если не указан first_name"],
+}
+
+
+def _contacts() -> QuerySet[Contact]:
+    return Contact.objects.select_related("company").prefetch_related("phones")
+
+
+def _get(contact_id: int) -> Contact:
+    contact = _contacts().filter(pk=contact_id).first()
+    if contact is None:
+        raise not_found("contact")
+    return contact
+
+
+def _company(company_id: int | None) -> Company | None:
+    if company_id is None:
+        return None
+    company = Company.objects.filter(pk=company_id).first()
+    if company is None:
+        raise ApiError(422, {"company_id": ["компания не найдена"]})
+    return company
+
+
+def _fresh(contact: Contact) -> dict[str, Any]:
+    return shapes.contact(_get(contact.pk))
+
+
+@router.get(
+    "/contacts",
+    response=ONE,
+    summary="Find one contact by phone (any format), id or e-mail; {} when none",
+)
+def find_contact(
+    request: HttpRequest,
+    phone: str | None = None,
+    email: str | None = None,
+    contact_id: int | None = Query(None, alias="id"),
+) -> dict[str, Any]:
+    if phone is None and email is None and contact_id is None:
+        raise ApiError(422, {"base": ["укажите параметр поиска: phone, id или email"]})
+    contacts = _contacts()
+    if contact_id is not None:
+        contacts = contacts.filter(pk=contact_id)
+    if email is not None:
+        if not email.strip():
+            return {}
+        contacts = contacts.filter(email__iexact=email.strip())
+    if phone is not None:
+        match = find_caller(phone)
+        contacts = contacts.filter(pk__in=[c.pk for c in match.contacts])
+    found = list(contacts.order_by("pk")[:2])
+    return shapes.contact(found[0]) if len(found) == 1 else {}
+
+
+@router.post(
+    "/contacts",
+    response=WRITE,
+    openapi_extra=body_doc(ContactCreateIn, "contact"),
+    summary="Create a contact ({'contact': {...}} or the bare object)",
+)
+def create_contact(request: HttpRequest) -> dict[str, Any]:
+    body = unwrap(request, "contact", ContactCreateIn)
+    if not (body.first_name or body.last_name):
+        raise ApiError(422, dict(NAME_REQUIRED))
+    company = _company(body.company_id)
+    phones = [
+        (kind, value) for field, kind in PHONE_KINDS.items() if (value := getattr(body, field))
+    ]
+    with transaction.atomic():
+        contact = do_create_contact(
+            first_name=body.first_name or "",
+            last_name=body.last_name or "",
+            patronymic=body.patronymic or "",
+            company=company,
+            email=body.email or "",
+            position=body.position or "",
+            comment=body.comment or "",
+            phones=phones,
+        )
+    return _fresh(contact)
+
+
+# Registered before "/contacts/{contact_id}": the URL patterns are tried in order and
+# "list" would otherwise be taken for an id.
+@router.get(
+    "/contacts/list",
+    response=MANY,
+    openapi_extra=PAGE_DOC,
+    summary="Contacts by keyset pages (page[size] ≤ 100, page[from_id], page[direction])",
+)
+def list_contacts(
+    request: HttpRequest,
+    phone: str | None = Query(
+        None, description="Trubka extension: every contact the number could belong to"
+    ),
+    company_id: int | None = Query(None, description="Trubka extension: one company's"),
+) -> list[dict[str, Any]]:
+    page = page_params(request, default_size=PAGE_SIZE, max_size=100)
+    contacts = _contacts()
+    if phone is not None:
+        contacts = contacts.filter(pk__in=[c.pk for c in find_caller(phone).contacts])
+    if company_id is not None:
+        contacts = contacts.filter(company_id=company_id)
+    return [shapes.contact(c) for c in keyset(contacts, page)]
+
+
+@router.patch(
+    "/contacts/{contact_id}",
+    response=WRITE,
+    openapi_extra=body_doc(ContactIn, "contact"),
+    summary="Edit a contact: only the fields given change",
+)
+def update_contact(request: HttpRequest, contact_id: int) -> dict[str, Any]:
+    contact = _get(contact_id)
+    body = unwrap(request, "contact", ContactIn)
+    given = body.model_fields_set
+    for field in TEXT_FIELDS:
+        if field in given:
+            setattr(contact, field, getattr(body, field) or "")
+    if not (contact.first_name or contact.last_name):
+        raise ApiError(422, dict(NAME_REQUIRED))
+    if "company_id" in given:
+        contact.company = _company(body.company_id)
+    with transaction.atomic():
+        contact.save()
+        for field, kind in PHONE_KINDS.items():
+            if field in given:
+                contact.phones.filter(kind=kind).delete()
+                if value := getattr(body, field):
+                    do_add_phone(contact, value, kind=kind)
+    return _fresh(contact)
+
+
+@router.patch(
+    "/contacts/{contact_id}/activations",
+    response=WRITE,
+    openapi_extra=optional_body_doc(ActivationIn, "contact"),
+    summary="Archive ({'active': false}, the default) or restore ({'active': true}) a contact",
+)
+def activate_contact(request: HttpRequest, contact_id: int) -> dict[str, Any]:
+    contact = _get(contact_id)
+    body = unwrap(request, "contact", ActivationIn)
+    contact.active = body.active
+    with transaction.atomic():
+        contact.save(update_fields=["active", "updated_at"])
+    return _fresh(contact)
+
+
+def keyset(rows: QuerySet[Any], page: dict[str, Any]) -> list[Any]:
+    """One keyset page: ``reverse`` walks down from ``from_id`` (exclusive) or the largest id,
+    ``forward`` walks up from ``from_id`` (exclusive) or the smallest id [doc S2 companies/list].
+    """
+    from_id = page["from_id"]
+    if page["direction"] == "forward":
+        if from_id is not None:
+            rows = rows.filter(pk__gt=from_id)
+        rows = rows.order_by("pk")
+    else:
+        if from_id is not None:
+            rows = rows.filter(pk__lt=from_id)
+        rows = rows.order_by("-pk")
+    return list(rows[: page["size"]])
