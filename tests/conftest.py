@@ -25,6 +25,13 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_recording_downloads(settings):
+    """Processing a recorded call queues a download of its audio; tests never reach out.
+    Tests of archiving turn it back on against their own fake media server."""
+    settings.TRUBKA_RECORDING_ARCHIVE = False
+
+
+@pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {

@@ -196,10 +196,10 @@ def test_a_range_it_does_not_serve_gets_the_whole_file(agent_client, recording, 
 # --- What is not served ------------------------------------------------------------------
 
 
-def test_a_recording_without_a_stored_file_is_404(agent_client, call):
-    link_only = CallRecording.objects.create(call=call, source_url="https://example.com/r.mp3")
+def test_a_recording_with_neither_a_stored_file_nor_a_link_is_404(agent_client, call):
+    nothing = CallRecording.objects.create(call=call)
 
-    response = fetch(agent_client, link_only)
+    response = fetch(agent_client, nothing)
 
     assert response.status_code == 404
 

@@ -196,11 +196,30 @@ TRUBKA_CONNECTOR_PUBLIC_SETUP = env_bool("TRUBKA_CONNECTOR_PUBLIC_SETUP", False)
 # Behind a reverse proxy, read the sender's address from X-Forwarded-For (the last entry,
 # the one the proxy added). Only turn on when a proxy you run sets that header.
 TRUBKA_TRUST_X_FORWARDED_FOR = env_bool("TRUBKA_TRUST_X_FORWARDED_FOR", False)
+# Seconds to wait for an Okdesk cloud account's API.
+TRUBKA_OKDESK_TIMEOUT = env_int("TRUBKA_OKDESK_TIMEOUT", 10, minimum=1, maximum=120)
 TRUBKA_EVENT_MAX_ATTEMPTS = env_int("TRUBKA_EVENT_MAX_ATTEMPTS", 15, minimum=1, maximum=100)
 TRUBKA_EMBEDDED_WORKER = env_bool("TRUBKA_EMBEDDED_WORKER", True)
 # A repeated missed call while the client's missed-call ticket is still open adds a comment
 # to that ticket instead of opening another one.
 TRUBKA_MISSED_CALL_REUSE_OPEN_TICKET = env_bool("TRUBKA_MISSED_CALL_REUSE_OPEN_TICKET", True)
+# Call recordings: played through Trubka (the provider's links are never shown) and copied
+# into storage by the worker. Trubka fetches recordings only from these hosts (``*.`` allows
+# subdomains), never from private addresses unless allowed, and nothing larger than the cap.
+TRUBKA_RECORDING_HOSTS = env_list(
+    "TRUBKA_RECORDING_HOSTS",
+    [
+        "*.uiscom.ru",
+        "*.comagic.ru",
+        "*.callgear.com",
+        "*.callgear.ru",
+        "*.novofon.ru",
+        "*.novofon.com",
+    ],
+)
+TRUBKA_RECORDING_ALLOW_PRIVATE = env_bool("TRUBKA_RECORDING_ALLOW_PRIVATE", False)
+TRUBKA_RECORDING_MAX_BYTES = env_int("TRUBKA_RECORDING_MAX_BYTES", 200 * 1024 * 1024, minimum=1024)
+TRUBKA_RECORDING_ARCHIVE = env_bool("TRUBKA_RECORDING_ARCHIVE", True)
 
 # Live popups: Redis pub/sub fans them out across web processes; empty = in this process.
 REDIS_URL = env_str("REDIS_URL", "")
@@ -233,7 +252,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("TRUBKA_LOG_LEVEL", "INFO").upper()},
     "loggers": {
+        # Django's own handlers (a console one under DEBUG, mail to ADMINS) would see
+        # request lines before the redacting handler: route Django through ours only.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # One line per outbound request is noise; failures are logged by the callers.
+        "httpx": {"level": "WARNING"},
         # uvicorn's loggers go through the handler above, so its lines are redacted too.
         "uvicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
         "uvicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import mimetypes
 from datetime import datetime, time, timedelta
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -9,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from trubka.calls import recordings
 from trubka.calls.forms import CallFilterForm
 from trubka.calls.models import CallRecording, PhoneCall
 from trubka.core.phones import normalize_phone
@@ -53,17 +53,28 @@ def call_log(request: HttpRequest) -> HttpResponse:
 
 
 def recording_audio(request: HttpRequest, uuid: str) -> HttpResponseBase:
-    """The audio of a recording Trubka keeps, to logged-in staff only, with Range support."""
+    """A recording's audio, to logged-in staff only, with Range support so players can seek.
+
+    The copy Trubka keeps is served when there is one; otherwise the provider's audio is
+    streamed through Trubka (``recordings.proxy_response``), so the browser never learns the
+    provider's link.
+    """
     recording = get_object_or_404(CallRecording, uuid=uuid)
-    if not recording.file:
+    if recording.file:
+        try:
+            handle = recording.file.open("rb")
+        except FileNotFoundError:
+            if not recording.source_url:
+                raise Http404(_("The recording file is missing from storage.")) from None
+        else:
+            # Only audio types: a stored file is served under Trubka's own origin.
+            content_type = (
+                recordings.safe_audio_type(recording.content_type)
+                or recordings.guess_type(recording.file.name)
+                or "application/octet-stream"
+            )
+            response = ranged_file_response(request, handle, recording.file.size, content_type)
+            return recordings.stream_to(request, response, handle.close)
+    if not recording.source_url:
         raise Http404(_("This recording is not stored in Trubka."))
-    try:
-        handle = recording.file.open("rb")
-    except FileNotFoundError:
-        raise Http404(_("The recording file is missing from storage.")) from None
-    content_type = (
-        recording.content_type
-        or mimetypes.guess_type(recording.file.name)[0]
-        or "application/octet-stream"
-    )
-    return ranged_file_response(request, handle, recording.file.size, content_type)
+    return recordings.proxy_response(request, recording)

@@ -25,10 +25,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from trubka.calls.models import Direction
+from trubka.calls.recordings import ARCHIVE_ACTION, archive_queued
 from trubka.connector.gateway import (
     CallReport,
     Gateway,
@@ -72,7 +73,10 @@ def report_of(event: CallEvent, note: UisNotification) -> CallReport:
     assert integration is not None
     if not note.call_id:
         raise PermanentDeliveryError("the notification has no call_id")
-    started = note.start_time(integration.timezone)
+    try:
+        started = note.start_time(integration.timezone)
+    except ValueError as exc:
+        raise PermanentDeliveryError(f"started_at: {exc}") from None
     return CallReport(
         provider=integration.provider_key,
         call_id=note.call_id,
@@ -126,6 +130,15 @@ HANDLERS: dict[str, Callable[[Gateway, CallEvent, CallReport], None]] = {
 }
 
 
+# Work the worker does that is not a UIS notification: no gateway, and no transaction around
+# it (an archive download can take minutes and must not hold database locks). Queued with no
+# UIS account (``integration`` empty). ARCHIVE_ACTION is deliberately not in KNOWN_ACTIONS:
+# the webhook ignores a notification that claims it.
+JOBS: dict[str, Callable[[CallEvent], None]] = {
+    ARCHIVE_ACTION: lambda event: archive_queued(event.parsed),
+}
+
+
 def process_event(event: CallEvent) -> None:
     """Apply one event to its help desk. Raises a DeliveryError subclass on failure."""
     integration = event.integration
@@ -163,6 +176,13 @@ def claim_batch(limit: int = 20) -> list[int]:
 
 def run_event(event_id: int) -> str:
     """Process one claimed event and record the outcome; returns the new status."""
+    action = (
+        CallEvent.objects.filter(pk=event_id, integration__isnull=True)
+        .values_list("action", flat=True)
+        .first()
+    )
+    if action in JOBS:
+        return _run_job(event_id, JOBS[action])
     try:
         with transaction.atomic():
             event = (
@@ -187,6 +207,31 @@ def run_event(event_id: int) -> str:
         # A bug or an unforeseen answer: keep the event and retry it, with the trace logged.
         logger.exception("event %s failed unexpectedly", event_id)
         return _record_failure(event_id, f"{type(exc).__name__}: {exc}", permanent=False)
+
+
+def _run_job(event_id: int, job: Callable[[CallEvent], None]) -> str:
+    """Run a job outside any transaction; the claim's lease keeps other workers off it."""
+    event = CallEvent.objects.get(pk=event_id)
+    if event.status != EventStatus.PENDING:
+        return event.status
+    try:
+        job(event)
+    except PermanentDeliveryError as exc:
+        return _record_failure(event_id, str(exc), permanent=True)
+    except (TemporaryDeliveryError, DatabaseError) as exc:
+        return _record_failure(event_id, f"{type(exc).__name__}: {exc}", permanent=False)
+    except Exception as exc:
+        logger.exception("job %s failed unexpectedly", event_id)
+        return _record_failure(event_id, f"{type(exc).__name__}: {exc}", permanent=False)
+    CallEvent.objects.filter(pk=event_id).update(
+        status=EventStatus.PROCESSED,
+        attempts=F("attempts") + 1,
+        processed_at=timezone.now(),
+        claimed_until=None,
+        next_attempt_at=None,
+        last_error="",
+    )
+    return EventStatus.PROCESSED
 
 
 def _record_failure(event_id: int, error: str, *, permanent: bool) -> str:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from trubka.calls.actions import do_add_recording, do_log_call, do_request_popup
 from trubka.calls.models import Direction, PhoneCall
 from trubka.calls.popups import push_call_update
+from trubka.calls.recordings import queue_archive
 from trubka.clients.actions import do_create_contact
 from trubka.clients.lookup import find_caller
 from trubka.connector.gateway import CallReport, ClientRef, TicketRef
@@ -72,7 +73,8 @@ class LocalDesk:
             # A recording proves the call was answered after all (e.g. by a second leg).
             PhoneCall.objects.filter(pk=call.pk).update(is_missed=False)
         for url in report.recording_urls:
-            do_add_recording(call, source_url=url, duration=report.talk_duration)
+            recording = do_add_recording(call, source_url=url, duration=report.talk_duration)
+            queue_archive(recording)
 
     def show_popup(self, report: CallReport) -> None:
         if not report.extension:
