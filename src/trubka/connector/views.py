@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -59,6 +60,26 @@ def setup_start(request: HttpRequest) -> HttpResponse:
         except UisApiError as exc:
             form.add_error("uis_api_key", exc.user_message)
         else:
+            existing = Integration.objects.filter(app_id=account.app_id).first()
+            if (
+                existing is not None
+                and existing.target == Target.LOCAL
+                and not _is_desk_admin(request)
+            ):
+                # Connected to this desk by its administrator: holding a UIS key of the
+                # account is not enough to take it over.
+                form.add_error(
+                    "uis_api_key",
+                    _(
+                        "This UIS account is connected to the help desk by its administrator; "
+                        "ask them to change its settings."
+                    ),
+                )
+                return render(
+                    request,
+                    "connector/setup_start.html",
+                    {"form": form, "outgoing_ip": settings.TRUBKA_OUTGOING_IP},
+                )
             with transaction.atomic():
                 integration, _created = Integration.objects.select_for_update().get_or_create(
                     app_id=account.app_id,
@@ -199,7 +220,10 @@ def event_retry(request: HttpRequest, uuid: str) -> HttpResponse:
     else:
         retry_event(event)
         messages.success(request, _("The event is queued again."))
-    return redirect(request.POST.get("next") or reverse("connector:events"))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("connector:events")
+    return redirect(target)
 
 
 @permission_required("connector.change_integration", raise_exception=True)
@@ -212,7 +236,7 @@ def employee_check(request: HttpRequest, uuid: str) -> HttpResponse:
         uis_employees = UisClient(integration.uis_api_key).get_employees()
     except UisApiError as exc:
         error = exc.user_message
-    desk = {e.extension: e for e in Employee.objects.exclude(extension=None)}
+    desk = {e.extension: e for e in Employee.objects.filter(is_active=True).exclude(extension=None)}
     uis_extensions = {e.extension for e in uis_employees if e.extension}
     missing_in_desk = [e for e in uis_employees if e.extension and e.extension not in desk]
     if request.method == "POST" and not error:

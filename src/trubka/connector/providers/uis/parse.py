@@ -35,6 +35,37 @@ _DOUBLE_QUOTED = re.compile(r'(?<=[:\[,])(\s*)""((?:[^"\\]|\\.)*)""(?=\s*[,}\]])
 
 MAX_BODY_BYTES = 256 * 1024
 
+# When a template is wrong, UIS may put a variable's own name where its value belongs
+# (uis-api notes §1.3). The guide's templates rename variables (``"call_id":
+# {{call_session_id}}``), so a value equal to any variable's name means «missing».
+UIS_VARIABLES = frozenset(
+    {
+        "app_id",
+        "call_session_id",
+        "contact_phone_number",
+        "extension_phone_number",
+        "direction",
+        "start_time",
+        "file_link",
+        "file_duration",
+        "noanswered_employee_full_names",
+        "notification_time",
+        "notification_timestamp",
+        "notification_name",
+        "notification_mnemonic",
+        "virtual_phone_number",
+        "employee_full_name",
+        "employee_id",
+        "employee_ids",
+        "leg_id",
+        "communication_number",
+        "talk_time_duration",
+        "wait_time_duration",
+        "total_time_duration",
+        "record_file_links",
+    }
+)
+
 
 class NotificationError(ValueError):
     """The notification cannot be understood; the message says what is wrong."""
@@ -44,8 +75,22 @@ def decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        # Windows-1251 is the other encoding Russian systems send; it decodes any byte.
+        pass
+    try:
+        # Windows-1251 is the other encoding Russian systems send.
         return raw.decode("cp1251")
+    except UnicodeDecodeError:
+        raise NotificationError("the body is neither UTF-8 nor Windows-1251 text") from None
+
+
+def decode_for_storage(raw: bytes) -> str:
+    """The body as text for the event log, whatever it is: never raises."""
+    try:
+        text = decode(raw)
+    except NotificationError:
+        text = raw.decode("utf-8", errors="replace")
+    # NUL cannot be stored in PostgreSQL text.
+    return text.replace("\x00", "\\u0000")
 
 
 def _repair_json(text: str) -> str:
@@ -93,6 +138,13 @@ def _from_text_value(value: str) -> Any:
 
 def read_body(raw: bytes, query: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     """Parse a notification body (any Content-Type) or, when empty, the query string."""
+    try:
+        return _read_body(raw, query)
+    except RecursionError:
+        raise NotificationError("the body is nested too deeply to be a notification") from None
+
+
+def _read_body(raw: bytes, query: list[tuple[str, str]] | None) -> dict[str, Any]:
     if len(raw) > MAX_BODY_BYTES:
         raise NotificationError(f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
     text = decode(raw).strip()
@@ -136,12 +188,13 @@ def _clean_value(key: str, value: Any) -> Any:
         items = [_clean_value(key, v) for v in value]
         return [v for v in items if v is not None]
     if isinstance(value, str):
-        text = value.strip()
+        # NUL cannot be stored in PostgreSQL text; no UIS value contains one.
+        text = value.replace("\x00", "").strip()
         while len(text) >= 2 and text[0] == text[-1] == '"':
             text = text[1:-1].strip()
         if not text or text.lower() in {"null", "none", "undefined"}:
             return None
-        if _PLACEHOLDER.match(text) or text == key:
+        if _PLACEHOLDER.match(text) or text == key or text in UIS_VARIABLES:
             return None
         return text
     return value
@@ -169,8 +222,8 @@ def _as_int(value: Any) -> int | None:
         return None
     try:
         return int(float(text.replace(",", ".")))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
+    except (ValueError, OverflowError):
+        raise ValueError(f"{text[:40]!r} is not a number") from None
 
 
 def _as_list(value: Any) -> list[str]:
@@ -232,7 +285,9 @@ class PhoneCallPart(BaseModel):
     @field_validator("duration", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> int | None:
-        return _as_int(value)
+        seconds = _as_int(value)
+        # A negative duration is nonsense from a broken template: treat it as unknown.
+        return seconds if seconds is None or seconds >= 0 else None
 
     @field_validator("receiver_phone", "source_phone", mode="before")
     @classmethod

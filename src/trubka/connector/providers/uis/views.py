@@ -18,7 +18,12 @@ from pydantic import ValidationError
 
 from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector.processing import KNOWN_ACTIONS, wake_worker
-from trubka.connector.providers.uis.parse import NotificationError, UisNotification, read_body
+from trubka.connector.providers.uis.parse import (
+    NotificationError,
+    UisNotification,
+    decode_for_storage,
+    read_body,
+)
 from trubka.core.crypto import same_secret, token_digest
 
 logger = logging.getLogger(__name__)
@@ -56,15 +61,32 @@ def _store(
 ) -> CallEvent:
     return CallEvent.objects.create(
         integration=integration,
-        method=request.method or "POST",
-        content_type=request.content_type or "",
+        method=(request.method or "POST")[:10],
+        content_type=(request.content_type or "")[:200],
         remote_addr=client_address(request) or None,
-        raw_body=raw.decode("utf-8", errors="replace"),
+        raw_body=decode_for_storage(raw),
         **fields,
     )
 
 
-def accept(request: HttpRequest, integration: Integration | None, raw: bytes) -> JsonResponse:
+def _problem(note: UisNotification, integration: Integration) -> str | None:
+    """What makes an understood notification unusable, checked before it is queued."""
+    if not note.action:
+        return "the field action is missing"
+    if note.action in KNOWN_ACTIONS and not note.call_id:
+        return "the field call_id is missing"
+    if len(note.action) > 40:
+        return "the field action is longer than 40 characters"
+    if note.call_id and len(note.call_id) > 100:
+        return "the field call_id is longer than 100 characters"
+    try:
+        note.start_time(integration.timezone)
+    except ValueError as exc:
+        return f"the field started_at: {exc}"
+    return None
+
+
+def accept(request: HttpRequest, integration: Integration, raw: bytes) -> JsonResponse:
     """Record the notification and answer; a bad body is recorded too, as rejected."""
     try:
         data = read_body(raw, _query_pairs(request))
@@ -78,45 +100,34 @@ def accept(request: HttpRequest, integration: Integration | None, raw: bytes) ->
         )
         event = _store(request, integration, raw, status=EventStatus.REJECTED, last_error=problems)
         return JsonResponse({"error": problems, "event": str(event.uuid)}, status=400)
-    if integration is None:
-        return JsonResponse(NOT_FOUND, status=404)
-
     parsed = note.model_dump(mode="json", exclude_defaults=False)
     parsed.update({k: v for k, v in data.items() if k not in parsed})
     fields: dict[str, object] = {
-        "action": note.action or "",
-        "call_id": note.call_id or "",
+        "action": (note.action or "")[:40],
+        "call_id": (note.call_id or "")[:100],
         "parsed": parsed,
     }
-    if not note.action:
+    problem = _problem(note, integration)
+    if problem:
         event = _store(
-            request,
-            integration,
-            raw,
-            status=EventStatus.REJECTED,
-            last_error="the field action is missing",
-            **fields,
+            request, integration, raw, status=EventStatus.REJECTED, last_error=problem, **fields
         )
-        return JsonResponse(
-            {"error": "the field action is missing", "event": str(event.uuid)}, status=400
-        )
-    if note.action in KNOWN_ACTIONS and not note.call_id:
-        event = _store(
-            request,
-            integration,
-            raw,
-            status=EventStatus.REJECTED,
-            last_error="the field call_id is missing",
-            **fields,
-        )
-        return JsonResponse(
-            {"error": "the field call_id is missing", "event": str(event.uuid)}, status=400
+        return JsonResponse({"error": problem, "event": str(event.uuid)}, status=400)
+    notes = []
+    if note.app_id is not None and note.app_id != integration.app_id:
+        # Still the token's account (the token decides), but the URL is probably pasted into
+        # another UIS account's notifications: say so in the log.
+        notes.append(
+            f"app_id {note.app_id} in the body differs from the account's {integration.app_id}"
         )
     if note.action not in KNOWN_ACTIONS:
         # Answer 200 so UIS does not retry a notification Trubka will never act on.
-        fields.update(status=EventStatus.IGNORED, last_error=f"unknown action {note.action!r}")
+        fields["status"] = EventStatus.IGNORED
+        notes.append(f"unknown action {note.action!r}")
     elif not integration.enabled:
-        fields.update(status=EventStatus.IGNORED, last_error="the integration is disabled")
+        fields["status"] = EventStatus.IGNORED
+        notes.append("the integration is disabled")
+    fields["last_error"] = "; ".join(notes)
     key = _dedupe_key(integration, note, raw)
     try:
         with transaction.atomic():
