@@ -2,6 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 
 def embedding(request: HttpRequest) -> dict[str, Any]:
@@ -14,7 +15,7 @@ def embedding(request: HttpRequest) -> dict[str, Any]:
             "ringing": _("Ringing"),
             "answered": _("Talking"),
             "ended": _("Call ended"),
-            "missed": _("Missed"),
+            "missed": pgettext("state of a call", "Missed"),
             "new_client": _("New client"),
             "fill_in": _("Fill in the client"),
             "no_open_tickets": _("No open tickets"),

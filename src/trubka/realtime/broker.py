@@ -90,19 +90,20 @@ class InMemoryBroker:
         self.fanout.dispatch(channel, message)
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+    async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+        """The channel's messages arrive in the yielded queue while the context is open.
+
+        A queue, not an async generator: waiting on ``queue.get()`` with a timeout (for
+        heartbeats) may be cancelled safely, where cancelling a generator's ``anext`` would
+        close the generator.
+        """
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.fanout.add(channel, loop, queue)
         try:
-            yield _drain(queue)
+            yield queue
         finally:
             self.fanout.remove(channel, loop, queue)
-
-
-async def _drain(queue: asyncio.Queue[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    while True:
-        yield await queue.get()
 
 
 class RedisBroker(InMemoryBroker):
@@ -122,7 +123,7 @@ class RedisBroker(InMemoryBroker):
         self._client.publish(REDIS_PREFIX + channel, json.dumps(message))
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+    async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
         await self._ensure_listener()
         async with super().subscribe(channel) as messages:
             yield messages
@@ -134,15 +135,20 @@ class RedisBroker(InMemoryBroker):
             self._listener_loop = loop
             self._listener = loop.create_task(self._listen(self._ready))
         assert self._ready is not None
-        await asyncio.wait_for(self._ready.wait(), timeout=5)
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout=5)
+        except TimeoutError:
+            # Redis is down: the stream still opens; messages flow once the listener
+            # reconnects, and what was missed meanwhile is replayed from the database.
+            logger.warning("Redis is not answering; live messages wait for it to return")
 
     async def _listen(self, ready: asyncio.Event) -> None:
         import redis.asyncio as aioredis
 
         while True:
+            client = aioredis.Redis.from_url(self.url)
+            pubsub = client.pubsub()
             try:
-                client = aioredis.Redis.from_url(self.url)
-                pubsub = client.pubsub()
                 await pubsub.psubscribe(REDIS_PREFIX + "*")
                 ready.set()
                 async for item in pubsub.listen():
@@ -159,6 +165,9 @@ class RedisBroker(InMemoryBroker):
             except Exception:
                 logger.exception("lost the Redis subscription; reconnecting")
                 await asyncio.sleep(1)
+            finally:
+                await pubsub.aclose()
+                await client.aclose()
 
 
 @cache

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -38,6 +39,7 @@ async def _last_id(employee_id: int) -> int:
     return last.pk if last else 0
 
 
+@login_not_required  # answers 401 itself: a redirect to a login page means nothing to EventSource
 async def stream(request: HttpRequest) -> HttpResponseBase:
     user = await request.auser()
     if not user.is_authenticated:
@@ -47,24 +49,27 @@ async def stream(request: HttpRequest) -> HttpResponseBase:
     after = int(header) if header.isdecimal() and len(header) <= 18 else None
 
     async def events() -> AsyncIterator[str]:
-        async with get_broker().subscribe(employee_channel(employee_id)) as messages:
-            # Subscribed first, then read the backlog: nothing falls between the two.
-            start = after if after is not None else await _last_id(employee_id)
+        # Where this stream starts is fixed before subscribing, and the backlog is read
+        # after: a message committed in between is in the backlog, one committed later is
+        # pushed, and one in both goes out once.
+        start = after if after is not None else await _last_id(employee_id)
+        async with get_broker().subscribe(employee_channel(employee_id)) as queue:
             yield f"retry: {settings.TRUBKA_SSE_RETRY_MS}\nid: {start}\n\n"
-            sent = start
+            # Ids already sent, so a message both replayed and pushed goes out once. A set,
+            # not the highest id: transactions may commit out of id order.
+            sent: set[int] = set()
             for message in await _missed(employee_id, start):
-                sent = message["id"]
+                sent.add(message["id"])
                 yield _event(message)
-            iterator = aiter(messages)
             while True:
                 try:
-                    message = await asyncio.wait_for(anext(iterator), HEARTBEAT_SECONDS)
+                    message = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
                 except TimeoutError:
                     yield ": ping\n\n"
                     continue
-                if message["id"] <= sent:
+                if message["id"] in sent or message["id"] <= start:
                     continue
-                sent = message["id"]
+                sent.add(message["id"])
                 yield _event(message)
 
     response = StreamingHttpResponse(events(), content_type="text/event-stream")

@@ -78,6 +78,10 @@
       popup.card.querySelector("footer").prepend(
         el("a", { href: data.ticket_url, class: "button small popup-ticket-link", text: `${labels.ticket} #${data.ticket}` }));
     }
+    if (data.state === "missed" && !panel.hidden) {
+      // The card in the panel now has the missed-call ticket: show it.
+      frame.contentWindow.location.reload();
+    }
     if (data.state === "ended") {
       setTimeout(() => { popup.card.remove(); popups.delete(data.call); }, 8000);
     }
