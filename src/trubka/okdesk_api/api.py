@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -42,6 +43,16 @@ def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
         location = [str(p) for p in item.get("loc", ()) if p not in {"query", "body", "path"}]
         errors.setdefault(".".join(location) or "base", []).append(str(item.get("msg", "")))
     return api.create_response(request, {"errors": errors}, status=422)
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def _out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A number or date beyond what the database stores (SQLite raises OverflowError,
+    # PostgreSQL DataError): the client's input, not a server fault.
+    return api.create_response(
+        request, {"errors": {"base": ["значение вне допустимого диапазона"]}}, status=422
+    )
 
 
 @api.exception_handler(HttpError)

@@ -25,6 +25,9 @@ from pydantic import BaseModel, ValidationError
 M = TypeVar("M", bound=BaseModel)
 
 
+MAX_ID = 2**63 - 1
+
+
 class ApiError(Exception):
     """An answer in Okdesk's error shape; raise it from any endpoint."""
 
@@ -134,6 +137,8 @@ def parse_datetime(value: str | None) -> datetime | None:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             raise ValueError("неверный формат даты (ожидается ГГГГ-ММ-ДД ЧЧ:ММ)") from None
+    if not 1900 <= parsed.year <= 9998:
+        raise ValueError("год должен быть между 1900 и 9998")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=account_zone())
     return parsed
@@ -160,8 +165,8 @@ def int_list(request: HttpRequest, name: str) -> list[int]:
             part = part.strip()
             if not part:
                 continue
-            if not part.lstrip("-").isdecimal():
-                raise ApiError(422, {name: [f"{part!r} должно иметь тип integer"]})
+            if not part.lstrip("-").isdecimal() or len(part) > 18:
+                raise ApiError(422, {name: [f"{part[:20]!r} должно иметь тип integer"]})
             values.append(int(part))
     return values
 
@@ -183,9 +188,9 @@ def page_params(
     size = int(size_text) if size_text.isdecimal() else -1
     if not 1 <= size <= max_size:
         errors["size"] = [f"должно быть от 1 до {max_size}"]
-    number = int(number_text) if number_text.isdecimal() else -1
+    number = int(number_text) if number_text.isdecimal() and len(number_text) <= 9 else -1
     if number < 1:
-        errors["number"] = ["должно быть больше или равно 1"]
+        errors["number"] = ["должно быть от 1 до 999999999"]
     if from_text and not from_text.isdecimal():
         errors["from_id"] = ["должно иметь тип integer"]
     if direction not in {"reverse", "forward"}:
@@ -195,7 +200,8 @@ def page_params(
     return {
         "size": size,
         "number": number,
-        "from_id": int(from_text) if from_text else None,
+        # Beyond the largest id the database can hold means «from the very end».
+        "from_id": min(int(from_text), MAX_ID) if from_text else None,
         "direction": direction,
     }
 

@@ -5,14 +5,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Router
 from pydantic import Field, field_validator
 
-from trubka.calls.actions import do_log_call, do_request_popup
+from trubka.calls.actions import do_add_recording, do_log_call, do_request_popup
 from trubka.calls.models import Direction, PhoneCall
 from trubka.core.phones import normalize_phone
 from trubka.okdesk_api import shapes
@@ -33,16 +35,27 @@ API_PROVIDER = "api"
 
 
 class TelephonyMessageIn(Flexible):
-    phone: str = Field(min_length=1)
-    telephony_numbers: list[str] = Field(min_length=1)
+    phone: str = Field(min_length=1, max_length=64)
+    telephony_numbers: list[str] = Field(min_length=1, max_length=100)
     search_numbers_count: int | None = Field(default=None, ge=1, le=15)
 
     @field_validator("telephony_numbers", mode="before")
     @classmethod
     def _numbers(cls, value: Any) -> Any:
-        if isinstance(value, (str, int)):
+        # Extensions arrive as ints (ast2okdesk) or strings (employees/list): both are read.
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
             value = [value]
-        return [str(v).strip() for v in value] if isinstance(value, list) else value
+        if not isinstance(value, list):
+            return value
+        numbers = []
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, (str, int)):
+                raise ValueError("должно быть массивом добавочных номеров")
+            text = str(item).strip()
+            if not (text.isascii() and text.isdigit() and len(text) <= 10):
+                raise ValueError(f"{text[:20]!r} не добавочный номер (1–10 цифр)")
+            numbers.append(text)
+        return numbers
 
 
 @router.post(
@@ -65,19 +78,22 @@ def telephony_message(request: HttpRequest) -> dict[str, Any]:
 
 class PhoneCallIn(Flexible):
     call_id: str = Field(min_length=1, max_length=100)
-    started_at: str | None = None
-    finished_at: str | None = None
-    duration: int | None = Field(default=None, ge=0)
-    direction: int | str = 0
-    source_phone: str | None = None
-    receiver_phone: str | None = None
+    started_at: str | None = Field(default=None, max_length=40)
+    finished_at: str | None = Field(default=None, max_length=40)
+    duration: int | None = Field(default=None, ge=0, le=2_147_483_647)
+    # Left out: a call already recorded keeps its direction; a new one is incoming.
+    direction: int | str | None = None
+    source_phone: str | None = Field(default=None, max_length=64)
+    receiver_phone: str | None = Field(default=None, max_length=64)
     search_numbers_count: int | None = Field(default=None, ge=1, le=15)
-    file_url: str | None = None
-    issue_id: int | None = None
+    file_url: str | None = Field(default=None, max_length=1000)
+    issue_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
 
     @field_validator("direction", mode="before")
     @classmethod
     def _direction(cls, value: Any) -> Any:
+        if value is None:
+            return None
         text = str(value).strip().lower()
         if text in {"0", "in", "incoming"}:
             return 0
@@ -95,11 +111,13 @@ class PhoneCallIn(Flexible):
 def create_phone_call(request: HttpRequest) -> dict[str, Any]:
     body = unwrap(request, "phone_call", PhoneCallIn)
     errors: dict[str, list[str]] = {}
-    try:
-        started = parse_datetime(body.started_at)
-        finished = parse_datetime(body.finished_at)
-    except ValueError as exc:
-        raise ApiError(422, {"started_at": [str(exc)]}) from None
+    moments: dict[str, datetime | None] = {}
+    for name in ("started_at", "finished_at"):
+        try:
+            moments[name] = parse_datetime(getattr(body, name))
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    started, finished = moments.get("started_at"), moments.get("finished_at")
     ticket = None
     if body.issue_id is not None:
         ticket = Ticket.objects.filter(pk=body.issue_id).first()
@@ -107,7 +125,11 @@ def create_phone_call(request: HttpRequest) -> dict[str, Any]:
             errors["issue_id"] = ["заявка не найдена"]
     if errors:
         raise ApiError(422, errors)
-    incoming = body.direction == 0
+    if body.direction is None:
+        known = PhoneCall.objects.filter(provider=API_PROVIDER, provider_call_id=body.call_id)
+        incoming = known.values_list("direction", flat=True).first() != Direction.OUTGOING
+    else:
+        incoming = body.direction == 0
     client_number = (body.source_phone if incoming else body.receiver_phone) or ""
     our_number = (body.receiver_phone if incoming else body.source_phone) or ""
     our_digits = normalize_phone(our_number).digits
@@ -116,8 +138,6 @@ def create_phone_call(request: HttpRequest) -> dict[str, Any]:
         if our_digits and len(our_digits) <= 10
         else None
     )
-    from django.utils import timezone
-
     call = do_log_call(
         provider=API_PROVIDER,
         provider_call_id=body.call_id,
@@ -133,8 +153,6 @@ def create_phone_call(request: HttpRequest) -> dict[str, Any]:
         raw={"api": body.model_dump(mode="json")},
     )
     if body.file_url:
-        from trubka.calls.actions import do_add_recording
-
         do_add_recording(call, source_url=body.file_url, duration=body.duration)
     return shapes.phone_call(call)
 

@@ -1,0 +1,127 @@
+"""Employees: the list with telephony numbers, and one employee (okdesk-api notes §7).
+
+``telephony_number`` is the employee's extension (a string, as Okdesk's examples show it):
+the number ``POST /telephony/messages`` addresses in ``telephony_numbers``.
+Paging is keyset, like Okdesk's other ``/list`` endpoints: ``page[size]`` (≤ 100),
+``page[from_id]`` and ``page[direction]=reverse|forward`` (reverse, from the largest id, by
+default); a page shorter than ``page[size]`` is the last one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from trubka.okdesk_api import shapes
+from trubka.okdesk_api.common import not_found, page_params
+from trubka.staff.models import Employee
+
+router = Router(tags=["employees"])
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+
+
+class NamedRef(Schema):
+    id: int
+    name: str
+
+
+class EmployeeOut(Schema):
+    id: int
+    first_name: str
+    last_name: str
+    patronymic: str
+    position: str
+    active: bool
+    email: str
+    login: str
+    phone: str
+    telephony_number: str
+    comment: str
+    groups: list[NamedRef]
+    roles: list[NamedRef]
+
+
+class ErrorOut(Schema):
+    errors: str | dict[str, Any] | list[Any]
+
+
+_PAGE_PARAMETERS: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "page[size]",
+            "in": "query",
+            "required": False,
+            "description": f"employees per page, at most {MAX_PAGE_SIZE}",
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_PAGE_SIZE,
+                "default": DEFAULT_PAGE_SIZE,
+            },
+        },
+        {
+            "name": "page[from_id]",
+            "in": "query",
+            "required": False,
+            "description": "start after this id (exclusive), in the page's direction",
+            "schema": {"type": "integer", "minimum": 0},
+        },
+        {
+            "name": "page[direction]",
+            "in": "query",
+            "required": False,
+            "description": "reverse: from the largest id down (default); forward: up",
+            "schema": {"type": "string", "enum": ["reverse", "forward"], "default": "reverse"},
+        },
+    ]
+}
+
+_ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 429: ErrorOut}
+
+
+@router.get(
+    "/employees/list",
+    response={200: list[EmployeeOut], 422: ErrorOut, **_ERRORS},
+    openapi_extra=_PAGE_PARAMETERS,
+    summary="List employees with their telephony (extension) numbers",
+)
+def list_employees(
+    request: HttpRequest,
+    active: bool | None = None,
+    telephony_number: str | None = None,
+) -> list[dict[str, Any]]:
+    page = page_params(request, default_size=DEFAULT_PAGE_SIZE, max_size=MAX_PAGE_SIZE)
+    employees = Employee.objects.all()
+    if active is not None:
+        employees = employees.filter(is_active=active)
+    if telephony_number and telephony_number.strip():
+        # Extensions are digits only; «+101» or « 101 » name the same one. A value with no
+        # digits matches no one (rather than every employee without an extension); an empty
+        # value is no filter.
+        digits = "".join(ch for ch in telephony_number if ch.isascii() and ch.isdigit())
+        employees = employees.filter(extension=digits) if digits else employees.none()
+    if page["direction"] == "forward":
+        if page["from_id"] is not None:
+            employees = employees.filter(pk__gt=page["from_id"])
+        employees = employees.order_by("pk")
+    else:
+        if page["from_id"] is not None:
+            employees = employees.filter(pk__lt=page["from_id"])
+        employees = employees.order_by("-pk")
+    return [shapes.employee(e) for e in employees[: page["size"]]]
+
+
+@router.get(
+    "/employees/{employee_id}",
+    response={200: EmployeeOut, 404: ErrorOut, **_ERRORS},
+    summary="One employee",
+)
+def get_employee(request: HttpRequest, employee_id: int) -> dict[str, Any]:
+    employee = Employee.objects.filter(pk=employee_id).first()
+    if employee is None:
+        raise not_found("employee")
+    return shapes.employee(employee)
