@@ -76,6 +76,51 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="log every request")
 
 
+def run_web(args: argparse.Namespace) -> int:
+    _setup_django()
+    import uvicorn
+    from django.core.management import call_command
+
+    if args.collectstatic:
+        call_command("collectstatic", interactive=False, verbosity=0)
+    uvicorn.run(
+        "trubka.asgi:application",
+        host=args.host,
+        port=args.port,
+        workers=args.processes,
+        lifespan="off",
+        log_config=None,
+        access_log=args.verbose,
+        # Behind a load balancer: trust its X-Forwarded-* headers only when told to.
+        proxy_headers=bool(args.forwarded_allow_ips),
+        forwarded_allow_ips=args.forwarded_allow_ips or None,
+    )
+    return 0
+
+
+@command("web", "serve the web app only (scale-out: run migrations and workers separately)")
+def _web_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=env_str("TRUBKA_HOST", "127.0.0.1"))
+    parser.add_argument(
+        "--port", type=int, default=env_int("TRUBKA_PORT", 8000, minimum=1, maximum=65535)
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=env_int("TRUBKA_WEB_PROCESSES", 1, minimum=1, maximum=64),
+        help="web processes (live popups across them need REDIS_URL)",
+    )
+    parser.add_argument(
+        "--collectstatic", action="store_true", help="collect static files before serving"
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        default="",
+        help="addresses of the load balancers whose X-Forwarded-* headers to trust",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     from trubka.connector.providers.uis.simulate import run
 

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "trubka.connector",
     "trubka.realtime",
     "trubka.okdesk_api",
+    "trubka.ops",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +199,7 @@ TRUBKA_CONNECTOR_PUBLIC_SETUP = env_bool("TRUBKA_CONNECTOR_PUBLIC_SETUP", False)
 TRUBKA_TRUST_X_FORWARDED_FOR = env_bool("TRUBKA_TRUST_X_FORWARDED_FOR", False)
 # Seconds to wait for an Okdesk cloud account's API.
 TRUBKA_OKDESK_TIMEOUT = env_int("TRUBKA_OKDESK_TIMEOUT", 10, minimum=1, maximum=120)
+TRUBKA_CLAIM_LEASE_SECONDS = env_int("TRUBKA_CLAIM_LEASE_SECONDS", 120, minimum=10, maximum=3600)
 TRUBKA_EVENT_MAX_ATTEMPTS = env_int("TRUBKA_EVENT_MAX_ATTEMPTS", 15, minimum=1, maximum=100)
 TRUBKA_EMBEDDED_WORKER = env_bool("TRUBKA_EMBEDDED_WORKER", True)
 # A repeated missed call while the client's missed-call ticket is still open adds a comment

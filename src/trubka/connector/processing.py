@@ -44,7 +44,9 @@ from trubka.connector.providers.uis.parse import UisNotification
 logger = logging.getLogger(__name__)
 
 KNOWN_ACTIONS = ("wait", "history", "lost")
-CLAIM_LEASE = timedelta(minutes=5)
+# How long a claimed event is reserved for its worker. A worker that dies mid-event leaves
+# it to be claimed again once this passes. Longer than any one event should take.
+CLAIM_LEASE = timedelta(seconds=settings.TRUBKA_CLAIM_LEASE_SECONDS)
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_MAX_SECONDS = 3600
 
@@ -300,17 +302,25 @@ class Worker:
     def run(self) -> None:
         from django.db import close_old_connections
 
-        while not self._stop.is_set():
-            _wakeup.clear()
-            try:
-                drain()
-            except DatabaseError:
-                logger.exception("the worker cannot reach the database; retrying")
+        from trubka.ops.heartbeat import Heartbeat
+
+        heartbeat = Heartbeat()
+        heartbeat.beat(force=True)
+        try:
+            while not self._stop.is_set():
+                _wakeup.clear()
+                try:
+                    heartbeat.beat(drain())
+                except DatabaseError:
+                    logger.exception("the worker cannot reach the database; retrying")
+                    close_old_connections()
+                    self._stop.wait(5)
+                    continue
                 close_old_connections()
-                self._stop.wait(5)
-                continue
+                _wakeup.wait(self.idle_seconds)
+        finally:
+            heartbeat.stop()
             close_old_connections()
-            _wakeup.wait(self.idle_seconds)
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="trubka-worker", daemon=True)
