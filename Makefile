@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check lint types pytest lock clean
+.PHONY: run test check lint types pytest audit lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ run: $(VENV)/.base-installed
 test: $(VENV)/.test-installed
 	bash scripts/install-browser
 	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory audit
+
+audit: $(VENV)/.test-installed
+	bash scripts/audit-deps
 
 check: lint types pytest
 

@@ -25,6 +25,16 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttling counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_recording_downloads(settings):
     """Processing a recorded call queues a download of its audio; tests never reach out.
     Tests of archiving turn it back on against their own fake media server."""

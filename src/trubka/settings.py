@@ -29,11 +29,17 @@ DATA_DIR = Path(env_str("TRUBKA_DATA_DIR", "var")).resolve()
 
 
 def _secret_key() -> str:
-    """The signing key: from the environment, else generated once into the data folder."""
+    """The signing key: from the environment, else generated once into the data folder.
+
+    A placeholder ("change-me…", Django's "django-insecure-…") is refused unless in DEBUG.
+    """
+    from trubka.core.security import check_secret
+
     configured = env_str("TRUBKA_SECRET_KEY", "")
     if configured:
         if len(configured) < 32:
             raise ConfigurationError("TRUBKA_SECRET_KEY must be at least 32 characters long")
+        check_secret("TRUBKA_SECRET_KEY", configured, debug=env_bool("TRUBKA_DEBUG", False))
         return configured
     key_file = DATA_DIR / "secret_key"
     if key_file.exists():
@@ -200,6 +206,19 @@ TRUBKA_TRUST_X_FORWARDED_FOR = env_bool("TRUBKA_TRUST_X_FORWARDED_FOR", False)
 # Seconds to wait for an Okdesk cloud account's API.
 TRUBKA_OKDESK_TIMEOUT = env_int("TRUBKA_OKDESK_TIMEOUT", 10, minimum=1, maximum=120)
 TRUBKA_CLAIM_LEASE_SECONDS = env_int("TRUBKA_CLAIM_LEASE_SECONDS", 120, minimum=10, maximum=3600)
+# /healthz answers 503 when no worker has been seen for this many seconds while events are
+# due, or when a due event has waited longer than TRUBKA_HEALTH_QUEUE_AGE_SECONDS.
+TRUBKA_HEALTH_WORKER_STALE_SECONDS = env_int(
+    "TRUBKA_HEALTH_WORKER_STALE_SECONDS", 30, minimum=10, maximum=3600
+)
+TRUBKA_HEALTH_QUEUE_AGE_SECONDS = env_int(
+    "TRUBKA_HEALTH_QUEUE_AGE_SECONDS", 300, minimum=10, maximum=86400
+)
+# /metrics: with a token, scrapers must send «Authorization: Bearer <token>»; without one,
+# only loopback addresses (127.0.0.0/8, ::1) may read it.
+TRUBKA_METRICS_TOKEN = env_str("TRUBKA_METRICS_TOKEN", "")
+if TRUBKA_METRICS_TOKEN and len(TRUBKA_METRICS_TOKEN) < 16:
+    raise ConfigurationError("TRUBKA_METRICS_TOKEN must be at least 16 characters long")
 TRUBKA_EVENT_MAX_ATTEMPTS = env_int("TRUBKA_EVENT_MAX_ATTEMPTS", 15, minimum=1, maximum=100)
 TRUBKA_EMBEDDED_WORKER = env_bool("TRUBKA_EMBEDDED_WORKER", True)
 # A repeated missed call while the client's missed-call ticket is still open adds a comment
@@ -226,18 +245,50 @@ TRUBKA_RECORDING_ARCHIVE = env_bool("TRUBKA_RECORDING_ARCHIVE", True)
 # Live popups: Redis pub/sub fans them out across web processes; empty = in this process.
 REDIS_URL = env_str("REDIS_URL", "")
 # How soon a browser reconnects its live stream after a drop, in milliseconds.
+# Counters (failed logins and API keys) must be shared by every web process.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 TRUBKA_SSE_RETRY_MS = env_int("TRUBKA_SSE_RETRY_MS", 2000, minimum=100, maximum=60000)
 
 TRUBKA_ADMIN_USERNAME = env_str("TRUBKA_ADMIN_USERNAME", "admin")
 TRUBKA_ADMIN_PASSWORD = env_str("TRUBKA_ADMIN_PASSWORD", "")
 
+# --- Security (see README «Configuration» and DESIGN «Nobody gets in») ------------------
+from trubka.core.security import check_secret  # noqa: E402
+
+# Outside DEBUG, placeholder secrets stop the process (TRUBKA_SECRET_KEY: in _secret_key()).
+check_secret("TRUBKA_ENCRYPTION_KEY", TRUBKA_ENCRYPTION_KEY, debug=DEBUG)
+check_secret("TRUBKA_ADMIN_PASSWORD", TRUBKA_ADMIN_PASSWORD, debug=DEBUG)
+check_secret("TRUBKA_METRICS_TOKEN", TRUBKA_METRICS_TOKEN, debug=DEBUG)
+# Failed logins allowed per username and per client address within 15 minutes; further
+# attempts are refused, the password unchecked, until the window passes.
+TRUBKA_LOGIN_MAX_FAILURES = env_int("TRUBKA_LOGIN_MAX_FAILURES", 10, minimum=1, maximum=1000)
+
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# No script reads the CSRF cookie: every form carries the token in a hidden field.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
 # Off by default because the embedded default is plain HTTP on localhost; turn on behind HTTPS.
 SESSION_COOKIE_SECURE = env_bool("TRUBKA_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HSTS makes browsers refuse plain HTTP for this host for that many seconds: only for HTTPS
+# deployments (it needs TRUBKA_SECURE_COOKIES), and 0 until HTTPS is known to work.
+SECURE_HSTS_SECONDS = env_int("TRUBKA_HSTS_SECONDS", 0, minimum=0)
+if SECURE_HSTS_SECONDS and not SESSION_COOKIE_SECURE:
+    raise ConfigurationError(
+        "TRUBKA_HSTS_SECONDS needs TRUBKA_SECURE_COOKIES=true (HSTS is for HTTPS deployments)"
+    )
+# Behind a reverse proxy that terminates HTTPS and sets X-Forwarded-Proto (and strips it
+# from clients): believe it, so Django knows the request was HTTPS.
+if env_bool("TRUBKA_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The client card opens in a side panel (an iframe) when a call rings.
 X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_REFERRER_POLICY = "same-origin"
 
 LOGGING = {

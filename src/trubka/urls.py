@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
@@ -6,7 +7,11 @@ from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from trubka.core import views as core_views
+from trubka.core.security import throttled
 from trubka.okdesk_api.api import api as okdesk_api
+
+# The admin's own login counts failed attempts like the desk's.
+admin.site.login_form = throttled(AdminAuthenticationForm)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="tickets:list"), name="home"),
@@ -20,6 +25,7 @@ urlpatterns = [
     path("settings/", include("trubka.calls.urls")),
     path("", include("trubka.connector.urls")),
     path("live/", include("trubka.realtime.urls")),
+    path("", include("trubka.ops.urls")),
     path("api/v1/", okdesk_api.urls),
     path("settings/api/", include("trubka.okdesk_api.urls")),
 ]

@@ -150,6 +150,10 @@ class CallEvent(models.Model):
                 name="event_queue_idx",
                 condition=models.Q(status="pending"),
             ),
+            # /healthz counts failed events on every probe.
+            models.Index(
+                fields=["failed_at"], name="event_failed_idx", condition=models.Q(status="failed")
+            ),
         ]
 
     def __str__(self) -> str:

@@ -40,6 +40,7 @@ from trubka.connector.gateways.local import LocalDesk
 from trubka.connector.gateways.okdesk import OkdeskCloud
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
 from trubka.connector.providers.uis.parse import UisNotification
+from trubka.ops.heartbeat import Heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -259,8 +260,12 @@ def _record_failure(event_id: int, error: str, *, permanent: bool) -> str:
     return event.status
 
 
-def drain(limit: int | None = None) -> int:
-    """Process due events until none is left (or ``limit`` were run); returns the count."""
+def drain(limit: int | None = None, *, heartbeat: Heartbeat | None = None) -> int:
+    """Process due events until none is left (or ``limit`` were run); returns the count.
+
+    With ``heartbeat``, the worker says it is alive between events, so a long backlog does
+    not look like a dead worker to /healthz.
+    """
     done = 0
     while limit is None or done < limit:
         batch = claim_batch(20 if limit is None else min(20, limit - done))
@@ -269,6 +274,8 @@ def drain(limit: int | None = None) -> int:
         for event_id in batch:
             run_event(event_id)
             done += 1
+            if heartbeat is not None:
+                heartbeat.beat(1)
     return done
 
 
@@ -278,7 +285,8 @@ def retry_event(event: CallEvent) -> None:
         status=EventStatus.PENDING,
         attempts=0,
         failed_at=None,
-        next_attempt_at=None,
+        # Due now, and waiting since now: an old event retried is not an old backlog.
+        next_attempt_at=timezone.now(),
         claimed_until=None,
     )
     transaction.on_commit(wake_worker)
@@ -302,15 +310,14 @@ class Worker:
     def run(self) -> None:
         from django.db import close_old_connections
 
-        from trubka.ops.heartbeat import Heartbeat
-
         heartbeat = Heartbeat()
         heartbeat.beat(force=True)
         try:
             while not self._stop.is_set():
                 _wakeup.clear()
                 try:
-                    heartbeat.beat(drain())
+                    drain(heartbeat=heartbeat)
+                    heartbeat.beat()
                 except DatabaseError:
                     logger.exception("the worker cannot reach the database; retrying")
                     close_old_connections()

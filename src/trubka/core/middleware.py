@@ -22,6 +22,10 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
     ) -> HttpResponseBase | None:
         if request.path_info.startswith(API_PREFIX):
             return None
+        # Checked before Django's own check, which reads the session first: /healthz must
+        # answer 503, not fail, while the database is down.
+        if not getattr(view_func, "login_required", True):
+            return None
         return super().process_view(request, view_func, view_args, view_kwargs)
 
 

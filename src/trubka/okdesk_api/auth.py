@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import APIKeyQuery
 
+from trubka.core.security import client_address
 from trubka.okdesk_api.common import ApiError
 from trubka.okdesk_api.models import ApiKey, key_digest
 
@@ -19,7 +20,7 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def _client_key(request: HttpRequest) -> str:
-    return f"okdesk-api-failures:{request.META.get('REMOTE_ADDR', '')}"
+    return f"okdesk-api-failures:{client_address(request)}"
 
 
 class ApiToken(APIKeyQuery):

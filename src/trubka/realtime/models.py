@@ -23,7 +23,7 @@ class AgentNotice(models.Model):
         verbose_name = _("live notice")
         verbose_name_plural = _("live notices")
         ordering = ["id"]
-        indexes = [models.Index(fields=["employee", "id"])]
+        indexes = [models.Index(fields=["employee", "id"]), models.Index(fields=["kind"])]
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.employee_id}"

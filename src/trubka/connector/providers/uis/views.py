@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -25,19 +24,11 @@ from trubka.connector.providers.uis.parse import (
     read_body,
 )
 from trubka.core.crypto import same_secret, token_digest
+from trubka.core.security import client_address
 
 logger = logging.getLogger(__name__)
 
 NOT_FOUND = {"error": "not found"}
-
-
-def client_address(request: HttpRequest) -> str:
-    """The sender's address; behind a reverse proxy, the one the proxy saw."""
-    if settings.TRUBKA_TRUST_X_FORWARDED_FOR:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()
-    return str(request.META.get("REMOTE_ADDR") or "")
 
 
 def _query_pairs(request: HttpRequest) -> list[tuple[str, str]]:

@@ -1,0 +1,316 @@
+"""What ``/healthz`` and ``/metrics`` report, read from the database when asked.
+
+Every value is cluster-wide: the ``CallEvent`` table is the queue every web and worker
+process shares, so any process answers for all of them. Nothing is counted in memory, and a
+restarted process reports the same numbers.
+
+Counters are counts of rows, so they drop when old rows are deleted; Prometheus treats that
+as a counter reset. The latency histogram is a snapshot of a sliding window (events
+processed in the last ``LATENCY_WINDOW``): read it with ``histogram_quantile`` directly, not
+through ``rate()``.
+
+Notifications are the rows that belong to a connected UIS account. Rows without one are the
+worker's own jobs (archiving a recording); they count in the queue metrics, where they take
+a worker's time, and in ``trubka_jobs_total``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from trubka.connector.models import CallEvent, EventStatus, Integration
+from trubka.connector.processing import KNOWN_ACTIONS
+from trubka.ops.models import WorkerHeartbeat
+from trubka.realtime.models import AgentNotice
+
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+LATENCY_WINDOW = timedelta(minutes=15)
+LATENCY_MAX_EVENTS = 10_000
+# Only events received this recently are looked at for latency, which keeps the query on the
+# ``received_at`` index. An event retried for longer than this is left out of the histogram.
+LATENCY_LOOKBACK = timedelta(days=1)
+# Statuses whose attempts beyond the first count as retries.
+RETRY_STATUSES = (EventStatus.PROCESSED, EventStatus.FAILED, EventStatus.PENDING)
+POPUP_NOTICE_KIND = "ring"
+HEALTH_WORKERS_LISTED = 20
+
+
+def _due(now: datetime) -> Q:
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+
+
+def _seconds(later: datetime, earlier: datetime | None) -> float | None:
+    if earlier is None:
+        return None
+    return max((later - earlier).total_seconds(), 0.0)
+
+
+# --- The queue and the workers (shared by /healthz and /metrics) ---------------------------
+
+
+@dataclass(frozen=True)
+class QueueState:
+    pending: int
+    due: int
+    # Since the oldest pending event was received (its whole life, retries included).
+    oldest_pending_seconds: float | None
+    # How long the longest-waiting due event has waited for a worker: since it was received,
+    # or since its retry time came.
+    oldest_due_seconds: float | None
+
+
+def queue_state(now: datetime) -> QueueState:
+    """One query over the pending rows (the partial queue index covers them)."""
+    due = _due(now)
+    row = CallEvent.objects.filter(status=EventStatus.PENDING).aggregate(
+        pending=Count("id"),
+        due=Count("id", filter=due),
+        oldest=Min("received_at"),
+        oldest_due=Min(Coalesce("next_attempt_at", "received_at"), filter=due),
+    )
+    return QueueState(
+        pending=row["pending"],
+        due=row["due"],
+        oldest_pending_seconds=_seconds(now, row["oldest"]),
+        oldest_due_seconds=_seconds(now, row["oldest_due"]),
+    )
+
+
+def failed_count() -> int:
+    return CallEvent.objects.filter(status=EventStatus.FAILED).count()
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=settings.TRUBKA_HEALTH_WORKER_STALE_SECONDS)
+
+
+def workers_alive(now: datetime) -> int:
+    return WorkerHeartbeat.objects.filter(seen_at__gte=now - stale_after()).count()
+
+
+@dataclass(frozen=True)
+class WorkerSeen:
+    name: str
+    seen_seconds_ago: float
+    processed: int
+
+
+def recent_workers(now: datetime, limit: int = HEALTH_WORKERS_LISTED) -> list[WorkerSeen]:
+    """The workers heard from most recently, stale ones included (they say who went quiet)."""
+    rows = WorkerHeartbeat.objects.order_by("-seen_at").values_list("name", "seen_at", "processed")
+    return [
+        WorkerSeen(name, _seconds(now, seen_at) or 0.0, processed)
+        for name, seen_at, processed in rows[:limit]
+    ]
+
+
+# --- Counts of notifications ---------------------------------------------------------------
+
+
+def action_label(action: str) -> str:
+    """Known actions by name; anything else a sender made up is «other», so a stream of
+    invented actions cannot create unbounded series."""
+    if not action:
+        return "none"
+    return action if action in KNOWN_ACTIONS else "other"
+
+
+@dataclass
+class EventCounts:
+    received: dict[tuple[str, str], int]  # (app_id, action) → notifications
+    by_status: dict[str, int]  # status → notifications
+    retries: int
+    jobs: dict[tuple[str, str], int]  # (action, status) → jobs
+
+
+def event_counts() -> EventCounts:
+    """One grouped pass over the events, and the accounts' ``app_id`` by primary key."""
+    retried = Q(status__in=RETRY_STATUSES, attempts__gt=0)
+    rows = (
+        CallEvent.objects.order_by()
+        .values("integration_id", "action", "status")
+        .annotate(
+            n=Count("id"),
+            attempts_sum=Sum("attempts", filter=retried),
+            attempted_n=Count("id", filter=retried),
+        )
+    )
+    app_ids = dict(Integration.objects.values_list("id", "app_id"))
+    counts = EventCounts(
+        received={},
+        by_status=dict.fromkeys(EventStatus.values, 0),
+        retries=0,
+        jobs={},
+    )
+    for row in rows:
+        n = row["n"]
+        if row["integration_id"] is None:
+            key = (row["action"] or "none", row["status"])
+            counts.jobs[key] = counts.jobs.get(key, 0) + n
+            continue
+        app_id = str(app_ids.get(row["integration_id"], "unknown"))
+        key = (app_id, action_label(row["action"]))
+        counts.received[key] = counts.received.get(key, 0) + n
+        counts.by_status[row["status"]] = counts.by_status.get(row["status"], 0) + n
+        counts.retries += (row["attempts_sum"] or 0) - row["attempted_n"]
+    return counts
+
+
+@dataclass(frozen=True)
+class Latency:
+    buckets: list[tuple[str, float]]  # cumulative, ending with +Inf
+    count: int
+    total_seconds: float
+
+
+def processing_latency(now: datetime) -> Latency:
+    """Received → processed, over notifications processed in the last ``LATENCY_WINDOW``
+    (at most the ``LATENCY_MAX_EVENTS`` received last)."""
+    rows = (
+        CallEvent.objects.filter(
+            integration__isnull=False,
+            status=EventStatus.PROCESSED,
+            received_at__gte=now - LATENCY_WINDOW - LATENCY_LOOKBACK,
+            processed_at__gte=now - LATENCY_WINDOW,
+        )
+        .order_by("-received_at")
+        .values_list("received_at", "processed_at")[:LATENCY_MAX_EVENTS]
+    )
+    durations = [_seconds(processed, received) or 0.0 for received, processed in rows if processed]
+    buckets = [
+        (_bound(bound), float(sum(1 for d in durations if d <= bound))) for bound in LATENCY_BUCKETS
+    ]
+    buckets.append(("+Inf", float(len(durations))))
+    return Latency(buckets=buckets, count=len(durations), total_seconds=sum(durations))
+
+
+def _bound(value: float) -> str:
+    return repr(float(value))
+
+
+def popup_deliveries() -> int:
+    return AgentNotice.objects.filter(kind=POPUP_NOTICE_KIND).count()
+
+
+# --- Prometheus ----------------------------------------------------------------------------
+
+
+@dataclass
+class Families:
+    """Trubka's metric families, empty until filled in."""
+
+    received: CounterMetricFamily
+    by_status: CounterMetricFamily
+    retries: CounterMetricFamily
+    jobs: CounterMetricFamily
+    depth: GaugeMetricFamily
+    due: GaugeMetricFamily
+    oldest: GaugeMetricFamily
+    oldest_due: GaugeMetricFamily
+    latency: HistogramMetricFamily
+    popups: CounterMetricFamily
+    alive: GaugeMetricFamily
+
+    @classmethod
+    def make(cls, latency: Latency | None = None) -> Families:
+        """With ``latency``, the histogram comes filled in (it is built in one go)."""
+        return cls(
+            received=CounterMetricFamily(
+                "trubka_notifications_received",
+                "Notifications received, by UIS account and action (rows kept).",
+                labels=["app_id", "action"],
+            ),
+            by_status=CounterMetricFamily(
+                "trubka_notifications",
+                "Notifications by processing status.",
+                labels=["status"],
+            ),
+            retries=CounterMetricFamily(
+                "trubka_notification_retries",
+                "Delivery attempts beyond the first (processed, failed and pending notifications).",
+            ),
+            jobs=CounterMetricFamily(
+                "trubka_jobs",
+                "The worker's own jobs (e.g. archiving recordings) by action and status.",
+                labels=["action", "status"],
+            ),
+            depth=GaugeMetricFamily(
+                "trubka_queue_depth", "Events waiting to be processed (pending), jobs included."
+            ),
+            due=GaugeMetricFamily(
+                "trubka_queue_due", "Pending events whose time has come (not waiting to retry)."
+            ),
+            oldest=GaugeMetricFamily(
+                "trubka_queue_oldest_age_seconds",
+                "Seconds since the oldest pending event was received (0 when none).",
+            ),
+            oldest_due=GaugeMetricFamily(
+                "trubka_queue_oldest_due_wait_seconds",
+                "Seconds the longest-waiting due event has waited for a worker (0 when none).",
+            ),
+            latency=HistogramMetricFamily(
+                "trubka_processing_latency_seconds",
+                "Received to processed, over notifications processed in the last 15 minutes "
+                "(a window snapshot: use histogram_quantile without rate()).",
+                buckets=latency.buckets if latency else None,
+                sum_value=latency.total_seconds if latency else None,
+            ),
+            popups=CounterMetricFamily(
+                "trubka_popup_deliveries", "Ringing-call popups sent to employees' browsers."
+            ),
+            alive=GaugeMetricFamily(
+                "trubka_workers_alive",
+                "Workers heard from within TRUBKA_HEALTH_WORKER_STALE_SECONDS.",
+            ),
+        )
+
+    def all(self) -> list[Metric]:
+        return [getattr(self, field.name) for field in fields(self)]
+
+
+class TrubkaCollector(Collector):
+    """Reads everything at scrape time; a database error propagates to the view."""
+
+    def describe(self) -> Iterable[Metric]:
+        # Names only, no queries: registering must not touch the database.
+        return Families.make().all()
+
+    def collect(self) -> Iterator[Metric]:
+        now = timezone.now()
+        counts = event_counts()
+        queue = queue_state(now)
+        family = Families.make(processing_latency(now))
+        for (app_id, action), n in sorted(counts.received.items()):
+            family.received.add_metric([app_id, action], n)
+        for status, n in sorted(counts.by_status.items()):
+            family.by_status.add_metric([status], n)
+        family.retries.add_metric([], counts.retries)
+        for (action, status), n in sorted(counts.jobs.items()):
+            family.jobs.add_metric([action, status], n)
+        family.depth.add_metric([], queue.pending)
+        family.due.add_metric([], queue.due)
+        family.oldest.add_metric([], queue.oldest_pending_seconds or 0.0)
+        family.oldest_due.add_metric([], queue.oldest_due_seconds or 0.0)
+        family.popups.add_metric([], popup_deliveries())
+        family.alive.add_metric([], workers_alive(now))
+        yield from family.all()
+
+
+# A registry of its own, not prometheus_client's global one: importing this module again
+# (tests, autoreload) cannot register the collector twice, and nothing else leaks in.
+REGISTRY = CollectorRegistry(auto_describe=False)
+REGISTRY.register(TrubkaCollector())
