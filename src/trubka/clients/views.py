@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from trubka.calls.models import PhoneCall
@@ -135,8 +136,6 @@ def _edit_client(
 
 
 def client_url(client: Contact | Company) -> str:
-    from django.urls import reverse
-
     if isinstance(client, Contact):
         return reverse("clients:contact", args=[client.pk])
     return reverse("clients:company", args=[client.pk])
