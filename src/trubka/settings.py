@@ -219,6 +219,9 @@ TRUBKA_HEALTH_QUEUE_AGE_SECONDS = env_int(
 TRUBKA_METRICS_TOKEN = env_str("TRUBKA_METRICS_TOKEN", "")
 if TRUBKA_METRICS_TOKEN and len(TRUBKA_METRICS_TOKEN) < 16:
     raise ConfigurationError("TRUBKA_METRICS_TOKEN must be at least 16 characters long")
+# Retries wait BASE·2^(attempt-1) seconds (±20 %), at most MAX.
+TRUBKA_BACKOFF_BASE_SECONDS = env_int("TRUBKA_BACKOFF_BASE_SECONDS", 5, minimum=1, maximum=3600)
+TRUBKA_BACKOFF_MAX_SECONDS = env_int("TRUBKA_BACKOFF_MAX_SECONDS", 3600, minimum=1, maximum=86400)
 TRUBKA_EVENT_MAX_ATTEMPTS = env_int("TRUBKA_EVENT_MAX_ATTEMPTS", 15, minimum=1, maximum=100)
 TRUBKA_EMBEDDED_WORKER = env_bool("TRUBKA_EMBEDDED_WORKER", True)
 # A repeated missed call while the client's missed-call ticket is still open adds a comment

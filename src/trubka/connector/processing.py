@@ -25,7 +25,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from trubka.calls.models import Direction
@@ -40,6 +40,8 @@ from trubka.connector.gateways.local import LocalDesk
 from trubka.connector.gateways.okdesk import OkdeskCloud
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
 from trubka.connector.providers.uis.parse import UisNotification
+from trubka.core.locks import lock_for_transaction
+from trubka.core.phones import normalize_phone
 from trubka.ops.heartbeat import Heartbeat
 
 logger = logging.getLogger(__name__)
@@ -48,8 +50,8 @@ KNOWN_ACTIONS = ("wait", "history", "lost")
 # How long a claimed event is reserved for its worker. A worker that dies mid-event leaves
 # it to be claimed again once this passes. Longer than any one event should take.
 CLAIM_LEASE = timedelta(seconds=settings.TRUBKA_CLAIM_LEASE_SECONDS)
-BACKOFF_BASE_SECONDS = 5
-BACKOFF_MAX_SECONDS = 3600
+BACKOFF_BASE_SECONDS = settings.TRUBKA_BACKOFF_BASE_SECONDS
+BACKOFF_MAX_SECONDS = settings.TRUBKA_BACKOFF_MAX_SECONDS
 
 _wakeup = threading.Event()
 
@@ -151,7 +153,13 @@ def process_event(event: CallEvent) -> None:
     handler = HANDLERS.get(note.action or "")
     if handler is None:
         raise PermanentDeliveryError(f"unknown action {note.action!r}")
-    handler(gateway_for(integration), event, report_of(event, note))
+    report = report_of(event, note)
+    if report.client_phone:
+        # Events of different calls from one number take turns: one new caller, one card;
+        # one open missed-call ticket, the next miss a comment on it.
+        match_key = normalize_phone(report.client_phone).match_key
+        lock_for_transaction(f"trubka:number:{integration.pk}:{match_key}")
+    handler(gateway_for(integration), event, report)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -163,10 +171,20 @@ def claim_batch(limit: int = 20) -> list[int]:
     """Claim up to ``limit`` due events for this worker; returns their ids, oldest first."""
     now = timezone.now()
     with transaction.atomic():
+        # One call's events are handled one at a time, in the order they arrived: an event
+        # waits while an earlier one of its call is still pending (in backoff, say), so a
+        # call's end is never delivered before its ring, and two workers never race on it.
+        earlier_of_same_call = CallEvent.objects.filter(
+            integration_id=OuterRef("integration_id"),
+            call_id=OuterRef("call_id"),
+            status=EventStatus.PENDING,
+            id__lt=OuterRef("id"),
+        )
         due = (
             CallEvent.objects.filter(status=EventStatus.PENDING)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .exclude(Q(call_id__gt="") & Exists(earlier_of_same_call))
             .order_by("received_at", "id")
         )
         if connection.features.has_select_for_update_skip_locked:
@@ -188,8 +206,11 @@ def run_event(event_id: int) -> str:
         return _run_job(event_id, JOBS[action])
     try:
         with transaction.atomic():
+            # of=self: PostgreSQL cannot lock the nullable side of the outer join.
             event = (
-                CallEvent.objects.select_for_update().select_related("integration").get(pk=event_id)
+                CallEvent.objects.select_for_update(of=("self",))
+                .select_related("integration")
+                .get(pk=event_id)
             )
             if event.status != EventStatus.PENDING:
                 return event.status

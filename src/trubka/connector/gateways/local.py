@@ -52,6 +52,13 @@ class LocalDesk:
 
     def record_call(self, report: CallReport) -> None:
         employee = self._employee(report.extension)
+        extension = report.extension or ""
+        if not (report.answered or report.missed):
+            # A ring on another extension, processed after the call was answered elsewhere
+            # (or after an earlier ring), must not rename who has the call.
+            known = self._call(report)
+            if known is not None and (known.employee_id or known.answered_at or known.is_missed):
+                employee, extension = None, ""
         now = timezone.now()
         finished = report.answered or report.missed
         call = do_log_call(
@@ -60,7 +67,7 @@ class LocalDesk:
             started_at=report.started_at or now,
             client_number=report.client_phone,
             direction=report.direction or Direction.INCOMING,
-            our_number=report.extension or "",
+            our_number=extension,
             employee=employee,
             answered_at=(report.started_at or now) if report.answered else None,
             finished_at=now if finished else None,

@@ -162,8 +162,9 @@ class OkdeskCloud:
         return ClientRef(contact_id=int(created["id"]), created=True)
 
     def record_call(self, report: CallReport, *, issue_id: int | None = None) -> None:
-        # Okdesk keeps finished calls only; a ringing call is shown by the popup instead.
-        if not (report.answered or report.missed):
+        # Okdesk keeps finished calls only; a ringing call is shown by the popup instead. A
+        # missed call is posted once, with its ticket, by open_missed_call_ticket.
+        if not (report.answered or (report.missed and issue_id is not None)):
             return
         incoming = report.direction != "out"
         extension = report.extension or ""
