@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check lint types pytest audit lock clean
+.PHONY: run test check lint types pytest audit drills lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(VENV)/.test-installed
 
 audit: $(VENV)/.test-installed
 	bash scripts/audit-deps
+
+# Fault drills (PostgreSQL): a worker killed, the help desk down, the database cut, 10,000
+# mixed notifications. About six minutes; CI runs them after the tests.
+drills: $(VENV)/.test-installed
+	bash drills/run
 
 check: lint types pytest
 

@@ -150,6 +150,13 @@ class CallEvent(models.Model):
                 name="event_queue_idx",
                 condition=models.Q(status="pending"),
             ),
+            # The queue's «an earlier event of this call is still pending» check: without it
+            # every claim scans the pending rows once per row (seconds at 8,000 pending).
+            models.Index(
+                fields=["integration", "call_id", "id"],
+                name="event_call_order_idx",
+                condition=models.Q(status="pending"),
+            ),
             # /healthz counts failed events on every probe.
             models.Index(
                 fields=["failed_at"], name="event_failed_idx", condition=models.Q(status="failed")

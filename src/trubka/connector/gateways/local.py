@@ -57,7 +57,7 @@ class LocalDesk:
             # A ring on another extension, processed after the call was answered elsewhere
             # (or after an earlier ring), must not rename who has the call.
             known = self._call(report)
-            if known is not None and (known.employee_id or known.answered_at or known.is_missed):
+            if known is not None and (known.employee_id or known.answered_at):
                 employee, extension = None, ""
         now = timezone.now()
         finished = report.answered or report.missed
