@@ -7,6 +7,8 @@ format) and ``company``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.test import Client
 
@@ -15,6 +17,14 @@ from trubka.clients.models import Company, Contact
 from trubka.staff.models import Employee
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_configure(config):
+    """WhiteNoise warns on every new handler while collectstatic has not run (a fresh clone):
+    give it the folder it looks for."""
+    from django.conf import settings
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)

@@ -524,7 +524,9 @@ def play_asgi(employee, recording: CallRecording, byte_range: str | None = None)
 
     with warnings.catch_warnings():
         # Django warns when it must gather a synchronous stream whole to serve it.
-        warnings.simplefilter("error")
+        warnings.filterwarnings(
+            "error", message="StreamingHttpResponse must consume synchronous iterators"
+        )
         return async_to_sync(fetch)()
 
 
