@@ -95,3 +95,10 @@ def test_self_service_cannot_take_over_an_account_connected_to_this_desk(db, set
     )
     existing.refresh_from_db()
     assert existing.uis_api_key == "old"
+
+
+def test_a_nul_byte_in_a_field_name_is_stored_without_breaking_the_database(account):
+    response = uis.send(account, '{"app_id": 1, "action": "wait", "call_id": 5, "x\\u0000y": 1}')
+    assert response.status_code == 200
+    event = CallEvent.objects.get()
+    assert "xy" in event.parsed

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, transaction
@@ -60,6 +61,17 @@ def _store(
     )
 
 
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL's jsonb refuses NUL anywhere, keys included: drop it (no UIS value has one)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(str(k)): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def _problem(note: UisNotification, integration: Integration) -> str | None:
     """What makes an understood notification unusable, checked before it is queued."""
     if not note.action:
@@ -93,6 +105,7 @@ def accept(request: HttpRequest, integration: Integration, raw: bytes) -> JsonRe
         return JsonResponse({"error": problems, "event": str(event.uuid)}, status=400)
     parsed = note.model_dump(mode="json", exclude_defaults=False)
     parsed.update({k: v for k, v in data.items() if k not in parsed})
+    parsed = _without_nul(parsed)
     fields: dict[str, object] = {
         "action": (note.action or "")[:40],
         "call_id": (note.call_id or "")[:100],
