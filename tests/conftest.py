@@ -7,16 +7,25 @@ format) and ``company``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from trubka.clients.actions import do_create_company, do_create_contact
 from trubka.clients.models import Company, Contact
 from trubka.staff.models import Employee
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+# CI explores the same examples every run, so a landing never hangs on a lucky draw; local
+# runs keep exploring new ones (a failure prints its seed to replay it).
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def pytest_configure(config):
