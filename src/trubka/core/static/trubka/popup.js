@@ -87,12 +87,26 @@
     }
   };
 
+  // EventSource reconnects by itself after a network error, but gives up for good when a
+  // reconnection is answered with an error (a proxy's 502 during a deploy, say). Then a new
+  // stream is opened from the last message seen, so nothing that rang meanwhile is lost.
+  let lastId = "";
   const connect = () => {
-    const source = new EventSource(root.dataset.stream);
-    source.addEventListener("ring", (e) => ring(JSON.parse(e.data)));
-    source.addEventListener("update", (e) => update(JSON.parse(e.data)));
+    const url = root.dataset.stream + (lastId ? `?last=${encodeURIComponent(lastId)}` : "");
+    const source = new EventSource(url);
+    const seen = (handler) => (e) => {
+      if (e.lastEventId) lastId = e.lastEventId;
+      handler(JSON.parse(e.data));
+    };
+    source.addEventListener("ring", seen(ring));
+    source.addEventListener("update", seen(update));
     source.addEventListener("open", () => root.classList.remove("offline"));
-    source.addEventListener("error", () => root.classList.add("offline"));
+    source.addEventListener("error", () => {
+      root.classList.add("offline");
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(connect, 2000);
+      }
+    });
   };
   connect();
 })();
