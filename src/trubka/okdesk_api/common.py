@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from pydantic import BaseModel, ValidationError
@@ -244,3 +245,19 @@ class Flexible(BaseModel):
     read numbers given as strings and the reverse, the way Okdesk does."""
 
     model_config = {"extra": "allow", "coerce_numbers_to_str": True}
+
+
+def keyset(rows: QuerySet[Any], page: dict[str, Any]) -> list[Any]:
+    """One keyset page: ``reverse`` walks down from ``from_id`` (exclusive) or the largest id,
+    ``forward`` walks up from ``from_id`` (exclusive) or the smallest id [doc S2 companies/list].
+    """
+    from_id = page["from_id"]
+    if page["direction"] == "forward":
+        if from_id is not None:
+            rows = rows.filter(pk__gt=from_id)
+        rows = rows.order_by("pk")
+    else:
+        if from_id is not None:
+            rows = rows.filter(pk__lt=from_id)
+        rows = rows.order_by("-pk")
+    return list(rows[: page["size"]])

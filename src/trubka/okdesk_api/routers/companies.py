@@ -45,6 +45,7 @@ from trubka.okdesk_api.common import (
     ApiError,
     body_doc,
     int_list,
+    keyset,
     not_found,
     page_params,
     parse_datetime,
@@ -58,7 +59,6 @@ from trubka.okdesk_api.routers.contacts import (
     WRITE,
     ActivationIn,
     CleanInput,
-    keyset,
     optional_body_doc,
 )
 

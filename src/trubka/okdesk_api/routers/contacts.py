@@ -43,6 +43,7 @@ from trubka.okdesk_api.common import (
     ApiError,
     Flexible,
     body_doc,
+    keyset,
     not_found,
     page_params,
     unwrap,
@@ -293,19 +294,3 @@ def activate_contact(request: HttpRequest, contact_id: int) -> dict[str, Any]:
     with transaction.atomic():
         contact.save(update_fields=["active", "updated_at"])
     return _fresh(contact)
-
-
-def keyset(rows: QuerySet[Any], page: dict[str, Any]) -> list[Any]:
-    """One keyset page: ``reverse`` walks down from ``from_id`` (exclusive) or the largest id,
-    ``forward`` walks up from ``from_id`` (exclusive) or the smallest id [doc S2 companies/list].
-    """
-    from_id = page["from_id"]
-    if page["direction"] == "forward":
-        if from_id is not None:
-            rows = rows.filter(pk__gt=from_id)
-        rows = rows.order_by("pk")
-    else:
-        if from_id is not None:
-            rows = rows.filter(pk__lt=from_id)
-        rows = rows.order_by("-pk")
-    return list(rows[: page["size"]])

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from trubka.okdesk_api import shapes
-from trubka.okdesk_api.common import not_found, page_params
+from trubka.okdesk_api.common import keyset, not_found, page_params
 from trubka.staff.models import Employee
 
 router = Router(tags=["employees"])
@@ -104,15 +104,7 @@ def list_employees(
         # value is no filter.
         digits = "".join(ch for ch in telephony_number if ch.isascii() and ch.isdigit())
         employees = employees.filter(extension=digits) if digits else employees.none()
-    if page["direction"] == "forward":
-        if page["from_id"] is not None:
-            employees = employees.filter(pk__gt=page["from_id"])
-        employees = employees.order_by("pk")
-    else:
-        if page["from_id"] is not None:
-            employees = employees.filter(pk__lt=page["from_id"])
-        employees = employees.order_by("-pk")
-    return [shapes.employee(e) for e in employees[: page["size"]]]
+    return [shapes.employee(e) for e in keyset(employees, page)]
 
 
 @router.get(
