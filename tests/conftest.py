@@ -2,7 +2,8 @@
 
 Personas: ``admin`` (superuser), ``agent`` (employee with extension 101), ``agent2`` (extension
 102), ``outsider`` (no session). Clients: ``caller`` (a contact with a mobile number in one
-format) and ``company``.
+format) and ``company``. The Okdesk-compatible API: ``api`` and ``admin_api`` (an ``Api``
+signed with the agent's or the administrator's key).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import pytest
 from django.test import Client
 from hypothesis import settings as hypothesis_settings
 
+from api_helpers import Api
 from trubka.clients.actions import do_create_company, do_create_contact
 from trubka.clients.models import Company, Contact
+from trubka.okdesk_api.models import ApiKey
 from trubka.staff.models import Employee
 
 PASSWORD = "correct-horse-battery-staple"
@@ -127,3 +130,15 @@ def agent_client(agent) -> Client:
 @pytest.fixture
 def admin_client_ru(admin) -> Client:
     return logged_in(admin)
+
+
+@pytest.fixture
+def api(agent) -> Api:
+    """``/api/v1`` with a key of the agent's (tests/api_helpers.py)."""
+    return Api(ApiKey.issue(agent)[1])
+
+
+@pytest.fixture
+def admin_api(admin) -> Api:
+    """``/api/v1`` with a key of the administrator's: every operation is allowed."""
+    return Api(ApiKey.issue(admin)[1])

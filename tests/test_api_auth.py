@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.core.cache import cache
 from django.core.cache.backends import locmem
 from django.test import Client
 from django.utils import timezone
@@ -24,14 +23,6 @@ from trubka.tickets.models import Ticket
 
 URL = "/api/v1/employees/list"
 POPUP_URL = "/api/v1/telephony/messages"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    """The failure counters live in Django's cache, which outlives a test's database."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,44 +11,8 @@ from django.test import Client
 
 from trubka.clients.actions import do_create_company, do_create_contact
 from trubka.clients.models import Company, PhoneNumber
-from trubka.okdesk_api.models import ApiKey
 
 MOSCOW = ZoneInfo("Europe/Moscow")
-
-
-class Api:
-    """A test client that signs every request with ``?api_token=``."""
-
-    def __init__(self, token: str) -> None:
-        self.client = Client()
-        self.token = token
-
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return self.client.get(f"/api/v1{path}", {"api_token": self.token, **(params or {})})
-
-    def raw_get(self, path_and_query: str) -> Any:
-        """A GET whose query string is sent exactly as written (for ``+`` and ``%2B``)."""
-        return self.client.get(f"/api/v1{path_and_query}&api_token={self.token}")
-
-    def send(self, method: str, path: str, body: Any = None) -> Any:
-        return self.client.generic(
-            method,
-            f"/api/v1{path}?api_token={self.token}",
-            "" if body is None else json.dumps(body),
-            content_type="application/json",
-        )
-
-    def post(self, path: str, body: Any = None) -> Any:
-        return self.send("POST", path, body)
-
-    def patch(self, path: str, body: Any = None) -> Any:
-        return self.send("PATCH", path, body)
-
-
-@pytest.fixture
-def api(agent) -> Api:
-    _key, token = ApiKey.issue(agent)
-    return Api(token)
 
 
 def firm(name: str, number: str = "", **fields: Any) -> Company:

@@ -9,7 +9,6 @@ import re
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
@@ -20,13 +19,6 @@ from trubka.okdesk_api.models import ApiKey
 
 PAGE = "/settings/api/"
 API_URL = "/api/v1/employees/list"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def generate(client: Client, employee_pk: int, name: str = "АТС") -> tuple[str, str]:

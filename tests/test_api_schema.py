@@ -15,7 +15,6 @@ import os
 
 import pytest
 import schemathesis
-from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
@@ -32,13 +31,6 @@ EXAMPLES = int(os.environ.get("TRUBKA_SCHEMATHESIS_EXAMPLES", "15"))
 
 # Loaded once at collection through the WSGI app (no database needed to build the schema).
 schema = schemathesis.openapi.from_wsgi(SCHEMA_PATH, application)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

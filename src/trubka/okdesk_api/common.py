@@ -8,6 +8,9 @@
   offset, like ``2016-03-15T18:05:17.568+03:00``.
 - Errors are Okdesk's shape: ``{"errors": {"field": ["message"]}}`` with 422 for bad input,
   ``{"errors": "message"}`` for 401/403/404/429.
+- Keyset paging (``page[size]``, ``page[from_id]``, ``page[direction]``) and its OpenAPI
+  description, and the input models several routers take, are here too: routers import
+  from this module, never from each other.
 """
 
 from __future__ import annotations
@@ -18,10 +21,18 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from pydantic import BaseModel, ValidationError
+from ninja import Schema
+from pydantic import BaseModel, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from trubka.clients.models import Company, Contact
+from trubka.core.phones import normalize_phone
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -40,6 +51,21 @@ class ApiError(Exception):
 
 def not_found(what: str = "record") -> ApiError:
     return ApiError(404, f"{what} not found")
+
+
+# Okdesk's error answer, as the OpenAPI document declares it (a docstring would go into the
+# document too).
+class ErrorOut(Schema):
+    errors: str | dict[str, Any] | list[Any]
+
+
+# Declared answers. Issues and employees declare their errors as ``ErrorOut``; contacts and
+# companies as a bare JSON object (``ERROR``) with their bodies untyped.
+ERRORS: dict[int, Any] = {401: ErrorOut, 429: ErrorOut}
+ERROR = dict[str, Any]
+ONE = {200: dict[str, Any], 401: ERROR, 422: ERROR, 429: ERROR}
+WRITE = {200: dict[str, Any], 401: ERROR, 404: ERROR, 422: ERROR, 429: ERROR}
+MANY = {200: list[dict[str, Any]], 401: ERROR, 422: ERROR, 429: ERROR}
 
 
 # Okdesk answers in Russian; the common validation failures read the way its own do.
@@ -177,8 +203,43 @@ def str_list(request: HttpRequest, name: str) -> list[str]:
     return [part.strip() for item in raw for part in str(item).split(",") if part.strip()]
 
 
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+
+# The keyset paging parameters in the OpenAPI document (Python names cannot spell them).
+PAGE_DOC: dict[str, Any] = {
+    "parameters": [
+        {
+            "in": "query",
+            "name": "page[size]",
+            "required": False,
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_PAGE_SIZE,
+                "default": DEFAULT_PAGE_SIZE,
+            },
+        },
+        {
+            "in": "query",
+            "name": "page[from_id]",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 0},
+            "description": "The page starts after this id (exclusive).",
+        },
+        {
+            "in": "query",
+            "name": "page[direction]",
+            "required": False,
+            "schema": {"type": "string", "enum": ["reverse", "forward"], "default": "reverse"},
+            "description": "reverse: descending ids (the default); forward: ascending ids.",
+        },
+    ]
+}
+
+
 def page_params(
-    request: HttpRequest, *, default_size: int = 50, max_size: int = 100
+    request: HttpRequest, *, default_size: int = DEFAULT_PAGE_SIZE, max_size: int = MAX_PAGE_SIZE
 ) -> dict[str, Any]:
     """``page[size]``, ``page[number]``, ``page[from_id]``, ``page[direction]``."""
     errors: dict[str, list[str]] = {}
@@ -226,8 +287,11 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
-def body_doc(model: type[BaseModel], root: str | None = None) -> dict[str, Any]:
-    """``openapi_extra`` describing a JSON body of ``model``, wrapped in ``root`` or not."""
+def body_doc(
+    model: type[BaseModel], root: str | None = None, *, required: bool = True
+) -> dict[str, Any]:
+    """``openapi_extra`` describing a JSON body of ``model``, wrapped in ``root`` or not;
+    ``required=False`` for a body that may be left out."""
     schema = _inline_refs(model.model_json_schema())
     schema.pop("title", None)
     if root is not None:
@@ -237,7 +301,8 @@ def body_doc(model: type[BaseModel], root: str | None = None) -> dict[str, Any]:
                 schema,
             ]
         }
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": required, "content": content}}
 
 
 class Flexible(BaseModel):
@@ -245,6 +310,52 @@ class Flexible(BaseModel):
     read numbers given as strings and the reverse, the way Okdesk does."""
 
     model_config = {"extra": "allow", "coerce_numbers_to_str": True}
+
+
+class CleanInput(Flexible):
+    """Strings are trimmed and a NUL character is refused (PostgreSQL cannot store one);
+    ``email`` must be an address and ``phone``/``mobile_phone`` must have digits."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _clean_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise PydanticCustomError("nul", "не должно содержать символ NUL")
+            return value.strip()
+        return value
+
+    @field_validator("email", mode="after", check_fields=False)
+    @classmethod
+    def _check_email(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                validate_email(value)
+            except DjangoValidationError:
+                raise PydanticCustomError("email", "неверный формат e-mail") from None
+        return value
+
+    @field_validator("phone", "mobile_phone", mode="after", check_fields=False)
+    @classmethod
+    def _check_phone(cls, value: str | None) -> str | None:
+        if value and not normalize_phone(value).match_key:
+            raise PydanticCustomError("phone", "неверный номер телефона: в нём нет цифр")
+        return value
+
+
+# The body of the archive/restore calls (``PATCH …/activations``); none archives. No
+# docstring: pydantic would put it into the OpenAPI document.
+class ActivationIn(Flexible):
+    active: bool = False
+
+
+def set_active(request: HttpRequest, root: str, record: Contact | Company) -> None:
+    """The archive/restore calls: ``{"active": false}`` or no body archives ``record``,
+    ``{"active": true}`` restores it (the body wrapped in ``root`` or bare)."""
+    body = unwrap(request, root, ActivationIn)
+    record.active = body.active
+    with transaction.atomic():
+        record.save(update_fields=["active", "updated_at"])
 
 
 def keyset(rows: QuerySet[Any], page: dict[str, Any]) -> list[Any]:

@@ -27,7 +27,8 @@ SOURCE_CODES: dict[str, str] = {
 TYPE_IDS = {code: index for index, code in enumerate(TicketType.values, start=1)}
 
 
-def _label(choice: Any) -> str:
+def label(choice: Any) -> str:
+    """A choice's name in Russian, the language Okdesk answers in."""
     with translation.override("ru"):
         return str(choice.label)
 
@@ -112,7 +113,7 @@ def person(e: Employee | None) -> dict[str, Any] | None:
 def status(code: str) -> dict[str, Any] | None:
     if not code:
         return None
-    return {"code": code, "name": _label(Status(code))}
+    return {"code": code, "name": label(Status(code))}
 
 
 def issue(t: Ticket) -> dict[str, Any]:
@@ -133,10 +134,10 @@ def issue(t: Ticket) -> dict[str, Any]:
         "type": {
             "id": TYPE_IDS.get(t.type, 0),
             "code": t.type,
-            "name": _label(TicketType(t.type)),
+            "name": label(TicketType(t.type)),
             "available_for_client": True,
         },
-        "priority": {"code": t.priority, "name": _label(Priority(t.priority))},
+        "priority": {"code": t.priority, "name": label(Priority(t.priority))},
         "status": status(t.status),
         "old_status": status(t.old_status),
         "contact": {"id": t.contact.pk, "name": t.contact.name} if t.contact else None,

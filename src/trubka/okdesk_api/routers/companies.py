@@ -42,24 +42,21 @@ from trubka.clients.models import Company, PhoneNumber
 from trubka.core.search import search_term
 from trubka.okdesk_api import shapes
 from trubka.okdesk_api.common import (
+    MANY,
+    ONE,
+    PAGE_DOC,
+    WRITE,
+    ActivationIn,
     ApiError,
+    CleanInput,
     body_doc,
     int_list,
     keyset,
     not_found,
     page_params,
     parse_datetime,
+    set_active,
     unwrap,
-)
-from trubka.okdesk_api.routers.contacts import (
-    MANY,
-    ONE,
-    PAGE_DOC,
-    PAGE_SIZE,
-    WRITE,
-    ActivationIn,
-    CleanInput,
-    optional_body_doc,
 )
 
 router = Router(tags=["companies"])
@@ -212,7 +209,7 @@ def list_companies(
         None, description="inclusive; a date alone takes in the whole day"
     ),
 ) -> list[dict[str, Any]]:
-    page = page_params(request, default_size=PAGE_SIZE, max_size=100)
+    page = page_params(request)
     since, _ = _moment("created_since", created_since, end=False)
     until, exclusive = _moment("created_until", created_until, end=True)
     for filter_name in UNSUPPORTED_ID_FILTERS:
@@ -264,13 +261,10 @@ def update_company(request: HttpRequest, company_id: int) -> dict[str, Any]:
 @router.patch(
     "/companies/{company_id}/activations",
     response=WRITE,
-    openapi_extra=optional_body_doc(ActivationIn, "company"),
+    openapi_extra=body_doc(ActivationIn, "company", required=False),
     summary="Archive ({'active': false}, the default) or restore ({'active': true}) a company",
 )
 def activate_company(request: HttpRequest, company_id: int) -> dict[str, Any]:
     company = _get(company_id)
-    body = unwrap(request, "company", ActivationIn)
-    company.active = body.active
-    with transaction.atomic():
-        company.save(update_fields=["active", "updated_at"])
+    set_active(request, "company", company)
     return _fresh(company)

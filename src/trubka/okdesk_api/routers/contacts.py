@@ -24,101 +24,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router
 from ninja.params.functions import Query
-from pydantic import BaseModel, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
 from trubka.clients.actions import do_add_phone, do_create_contact
 from trubka.clients.lookup import find_caller
 from trubka.clients.models import Company, Contact, PhoneNumber
-from trubka.core.phones import normalize_phone
 from trubka.okdesk_api import shapes
 from trubka.okdesk_api.common import (
+    MANY,
+    ONE,
+    PAGE_DOC,
+    WRITE,
+    ActivationIn,
     ApiError,
-    Flexible,
+    CleanInput,
     body_doc,
     keyset,
     not_found,
     page_params,
+    set_active,
     unwrap,
 )
 
 router = Router(tags=["contacts"])
-
-ERROR = dict[str, Any]
-ONE = {200: dict[str, Any], 401: ERROR, 422: ERROR, 429: ERROR}
-WRITE = {200: dict[str, Any], 401: ERROR, 404: ERROR, 422: ERROR, 429: ERROR}
-MANY = {200: list[dict[str, Any]], 401: ERROR, 422: ERROR, 429: ERROR}
-
-PAGE_DOC: dict[str, Any] = {
-    "parameters": [
-        {
-            "in": "query",
-            "name": "page[size]",
-            "required": False,
-            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
-        },
-        {
-            "in": "query",
-            "name": "page[from_id]",
-            "required": False,
-            "schema": {"type": "integer", "minimum": 0},
-            "description": "The page starts after this id (exclusive).",
-        },
-        {
-            "in": "query",
-            "name": "page[direction]",
-            "required": False,
-            "schema": {"type": "string", "enum": ["reverse", "forward"], "default": "reverse"},
-            "description": "reverse: descending ids (the default); forward: ascending ids.",
-        },
-    ]
-}
-PAGE_SIZE = 50
-
-
-def optional_body_doc(model: type[BaseModel], root: str) -> dict[str, Any]:
-    """``body_doc`` for a body that may be left out."""
-    doc = body_doc(model, root)
-    doc["requestBody"]["required"] = False
-    return doc
-
-
-class CleanInput(Flexible):
-    """Strings are trimmed and a NUL character is refused (PostgreSQL cannot store one);
-    ``email`` must be an address and ``phone``/``mobile_phone`` must have digits."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _clean_text(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise PydanticCustomError("nul", "не должно содержать символ NUL")
-            return value.strip()
-        return value
-
-    @field_validator("email", mode="after", check_fields=False)
-    @classmethod
-    def _check_email(cls, value: str | None) -> str | None:
-        if value:
-            try:
-                validate_email(value)
-            except DjangoValidationError:
-                raise PydanticCustomError("email", "неверный формат e-mail") from None
-        return value
-
-    @field_validator("phone", "mobile_phone", mode="after", check_fields=False)
-    @classmethod
-    def _check_phone(cls, value: str | None) -> str | None:
-        if value and not normalize_phone(value).match_key:
-            raise PydanticCustomError("phone", "неверный номер телефона: в нём нет цифр")
-        return value
 
 
 class ContactIn(CleanInput):
@@ -137,10 +70,6 @@ class ContactIn(CleanInput):
 
 class ContactCreateIn(ContactIn):
     """``first_name`` or ``last_name`` is required (checked by the endpoint)."""
-
-
-class ActivationIn(Flexible):
-    active: bool = False
 
 
 PHONE_KINDS = {"phone": PhoneNumber.Kind.WORK, "mobile_phone": PhoneNumber.Kind.MOBILE}
@@ -245,7 +174,7 @@ def list_contacts(
     ),
     company_id: int | None = Query(None, description="Trubka extension: one company's"),
 ) -> list[dict[str, Any]]:
-    page = page_params(request, default_size=PAGE_SIZE, max_size=100)
+    page = page_params(request)
     contacts = _contacts()
     if phone is not None:
         contacts = contacts.filter(pk__in=[c.pk for c in find_caller(phone).contacts])
@@ -284,13 +213,10 @@ def update_contact(request: HttpRequest, contact_id: int) -> dict[str, Any]:
 @router.patch(
     "/contacts/{contact_id}/activations",
     response=WRITE,
-    openapi_extra=optional_body_doc(ActivationIn, "contact"),
+    openapi_extra=body_doc(ActivationIn, "contact", required=False),
     summary="Archive ({'active': false}, the default) or restore ({'active': true}) a contact",
 )
 def activate_contact(request: HttpRequest, contact_id: int) -> dict[str, Any]:
     contact = _get(contact_id)
-    body = unwrap(request, "contact", ActivationIn)
-    contact.active = body.active
-    with transaction.atomic():
-        contact.save(update_fields=["active", "updated_at"])
+    set_active(request, "contact", contact)
     return _fresh(contact)

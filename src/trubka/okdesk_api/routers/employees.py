@@ -15,13 +15,17 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from trubka.okdesk_api import shapes
-from trubka.okdesk_api.common import keyset, not_found, page_params
+from trubka.okdesk_api.common import (
+    ERRORS,
+    PAGE_DOC,
+    ErrorOut,
+    keyset,
+    not_found,
+    page_params,
+)
 from trubka.staff.models import Employee
 
 router = Router(tags=["employees"])
-
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 50
 
 
 class NamedRef(Schema):
@@ -45,48 +49,10 @@ class EmployeeOut(Schema):
     roles: list[NamedRef]
 
 
-class ErrorOut(Schema):
-    errors: str | dict[str, Any] | list[Any]
-
-
-_PAGE_PARAMETERS: dict[str, Any] = {
-    "parameters": [
-        {
-            "name": "page[size]",
-            "in": "query",
-            "required": False,
-            "description": f"employees per page, at most {MAX_PAGE_SIZE}",
-            "schema": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_PAGE_SIZE,
-                "default": DEFAULT_PAGE_SIZE,
-            },
-        },
-        {
-            "name": "page[from_id]",
-            "in": "query",
-            "required": False,
-            "description": "start after this id (exclusive), in the page's direction",
-            "schema": {"type": "integer", "minimum": 0},
-        },
-        {
-            "name": "page[direction]",
-            "in": "query",
-            "required": False,
-            "description": "reverse: from the largest id down (default); forward: up",
-            "schema": {"type": "string", "enum": ["reverse", "forward"], "default": "reverse"},
-        },
-    ]
-}
-
-_ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 429: ErrorOut}
-
-
 @router.get(
     "/employees/list",
-    response={200: list[EmployeeOut], 422: ErrorOut, **_ERRORS},
-    openapi_extra=_PAGE_PARAMETERS,
+    response={200: list[EmployeeOut], 422: ErrorOut, **ERRORS},
+    openapi_extra=PAGE_DOC,
     summary="List employees with their telephony (extension) numbers",
 )
 def list_employees(
@@ -94,7 +60,7 @@ def list_employees(
     active: bool | None = None,
     telephony_number: str | None = None,
 ) -> list[dict[str, Any]]:
-    page = page_params(request, default_size=DEFAULT_PAGE_SIZE, max_size=MAX_PAGE_SIZE)
+    page = page_params(request)
     employees = Employee.objects.all()
     if active is not None:
         employees = employees.filter(is_active=active)
@@ -109,7 +75,7 @@ def list_employees(
 
 @router.get(
     "/employees/{employee_id}",
-    response={200: EmployeeOut, 404: ErrorOut, **_ERRORS},
+    response={200: EmployeeOut, 404: ErrorOut, **ERRORS},
     summary="One employee",
 )
 def get_employee(request: HttpRequest, employee_id: int) -> dict[str, Any]:

@@ -33,7 +33,9 @@ from pydantic import ConfigDict, Field, WithJsonSchema, field_validator
 from trubka.clients.models import Company, Contact
 from trubka.okdesk_api import shapes
 from trubka.okdesk_api.common import (
+    ERRORS,
     ApiError,
+    ErrorOut,
     Flexible,
     body_doc,
     int_list,
@@ -150,12 +152,7 @@ class PriorityOut(Schema):
     name: str
 
 
-class ErrorOut(Schema):
-    errors: str | dict[str, Any] | list[Any]
-
-
-_ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 429: ErrorOut}
-_ONE_ISSUE: dict[int, type[Schema]] = {404: ErrorOut, 422: ErrorOut, **_ERRORS}
+_ONE_ISSUE: dict[int, Any] = {404: ErrorOut, 422: ErrorOut, **ERRORS}
 
 
 # Input shapes.
@@ -462,17 +459,12 @@ def _sorting(request: HttpRequest) -> list[str]:
     return [f"{sign}{field}", f"{sign}id"]
 
 
-def _ru(choice: Any) -> str:
-    with translation.override("ru"):
-        return str(choice.label)
-
-
 # Endpoints. The fixed paths come before /issues/{issue_id}, which would otherwise take them.
 
 
 @router.get(
     "/issues/list",
-    response={200: list[IssueOut], 422: ErrorOut, **_ERRORS},
+    response={200: list[IssueOut], 422: ErrorOut, **ERRORS},
     openapi_extra=_LIST_PARAMETERS,
     summary="Issues by filters, a page at a time (a bare array)",
 )
@@ -487,7 +479,7 @@ def list_issues(request: HttpRequest, periods: Query[Periods]) -> list[dict[str,
 
 @router.get(
     "/issues/count",
-    response={200: list[int], 422: ErrorOut, **_ERRORS},
+    response={200: list[int], 422: ErrorOut, **ERRORS},
     openapi_extra=_COUNT_PARAMETERS,
     summary="Ids of the issues matching the filters (despite the name, not a number)",
 )
@@ -501,25 +493,27 @@ def count_issues(
 
 @router.get(
     "/issues/statuses",
-    response={200: list[StatusOut], **_ERRORS},
+    response={200: list[StatusOut], **ERRORS},
     summary="Issue statuses; final ones count as done",
 )
 def list_statuses(request: HttpRequest) -> list[dict[str, Any]]:
-    return [{"code": s.value, "name": _ru(s), "final": s in FINAL_STATUSES} for s in Status]
+    return [
+        {"code": s.value, "name": shapes.label(s), "final": s in FINAL_STATUSES} for s in Status
+    ]
 
 
 @router.get(
     "/issues/priorities",
-    response={200: list[PriorityOut], **_ERRORS},
+    response={200: list[PriorityOut], **ERRORS},
     summary="Issue priorities",
 )
 def list_priorities(request: HttpRequest) -> list[dict[str, Any]]:
-    return [{"code": p.value, "name": _ru(p)} for p in Priority]
+    return [{"code": p.value, "name": shapes.label(p)} for p in Priority]
 
 
 @router.get(
     "/issues/types",
-    response={200: list[IssueTypeOut], **_ERRORS},
+    response={200: list[IssueTypeOut], **ERRORS},
     summary="Issue types",
 )
 def list_types(request: HttpRequest) -> list[dict[str, Any]]:
@@ -527,7 +521,7 @@ def list_types(request: HttpRequest) -> list[dict[str, Any]]:
         {
             "id": shapes.TYPE_IDS[t.value],
             "code": t.value,
-            "name": _ru(t),
+            "name": shapes.label(t),
             "available_for_client": True,
         }
         for t in TicketType
@@ -536,7 +530,7 @@ def list_types(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.post(
     "/issues",
-    response={200: IssueOut, 403: ErrorOut, 422: ErrorOut, **_ERRORS},
+    response={200: IssueOut, 403: ErrorOut, 422: ErrorOut, **ERRORS},
     openapi_extra=body_doc(IssueIn, "issue"),
     summary="Create an issue (source api; the key's employee is the author)",
 )

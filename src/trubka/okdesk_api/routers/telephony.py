@@ -173,7 +173,7 @@ def list_phone_calls(
     started_since: str | None = None,
     started_until: str | None = None,
 ) -> list[dict[str, Any]]:
-    page = page_params(request, default_size=50, max_size=100)
+    page = page_params(request)
     calls = PhoneCall.objects.select_related("employee").prefetch_related("recordings")
     if phone:
         calls = calls.filter(client_match_key=normalize_phone(phone).match_key)
