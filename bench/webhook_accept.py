@@ -24,7 +24,11 @@ What it does, all against 127.0.0.1 only:
    guide's templates exactly as UIS fills them (``wait`` 50 %, ``history`` 30 %, ``lost``
    20 %), each with a unique call id and caller; warm-up first, then a fixed duration;
    ``--rounds`` alternates baseline and real to even out drift;
-4. reports accepted/s, p50/p95/p99/max latency, errors, rows actually stored, CPU used by
+4. then measures the real app once more with the load paced to about ``--paced-rate``
+   (default 1,000/s: each connection pauses after an answer), because a closed loop at full
+   speed only measures queueing (p50 ≈ connections ÷ rate): the p99 target is judged at the
+   target rate;
+5. reports accepted/s, p50/p95/p99/max latency, errors, rows actually stored, CPU used by
    the server, PostgreSQL, the load generator and everything else, and real/baseline.
 
 The load generator shares the machine's 2 cores with the servers and PostgreSQL; its CPU
@@ -129,6 +133,7 @@ function init(args)
   math.randomseed(@SEED@ + tid)
 end
 
+@DELAY_FUNCTION@
 function request()
   counter = counter + 1
   local cid = tostring(@BASE@ + tid * 100000000 + counter)
@@ -173,8 +178,11 @@ CALL_SENTINEL = 918273645546372
 PHONE_SENTINEL = "70000000000"
 
 
-def lua_script(seed: int, base: int) -> str:
-    """The wrk script, with bodies rendered by Trubka's own simulator (as UIS fills them)."""
+def lua_script(seed: int, base: int, delay_ms: int = 0) -> str:
+    """The wrk script, with bodies rendered by Trubka's own simulator (as UIS fills them).
+
+    ``delay_ms``: each connection waits this long after an answer before its next request
+    (wrk's ``delay()``), which paces the load below saturation."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -197,6 +205,8 @@ def lua_script(seed: int, base: int) -> str:
     script = script.replace("@WAIT@", template(wait(call)))
     script = script.replace("@HISTORY@", template(history(call)))
     script = script.replace("@LOST@", template(lost(call, ["Иванов Иван", "Петрова Мария"])))
+    pace = f"function delay()\n  return {delay_ms}\nend\n" if delay_ms > 0 else ""
+    script = script.replace("@DELAY_FUNCTION@", pace)
     return script.replace("@SEED@", str(seed)).replace("@BASE@", str(base))
 
 
@@ -242,6 +252,13 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=5, help="seconds of warm-up per run")
     parser.add_argument("--rounds", type=int, default=2, help="baseline/real pairs")
     parser.add_argument("--only", choices=["both", "real", "baseline"], default="both")
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=TARGET_RATE,
+        help="after the rounds, measure the real app's latency with the load paced to about "
+        "this many notifications/s instead of as fast as it answers (0: don't)",
+    )
     parser.add_argument("--conn-max-age", default="", help="TRUBKA_DB_CONN_MAX_AGE for both")
     parser.add_argument(
         "--pythonpath",
@@ -417,9 +434,9 @@ def main() -> int:
             out = common.run_trubka("shell", "-c", code, env=env, cwd=work)
             return int(out.strip().splitlines()[-1])
 
-        def drive(name: str, seconds: int, seed: int, measured: bool) -> dict:
+        def drive(name: str, seconds: int, seed: int, measured: bool, delay_ms: int = 0) -> dict:
             script = work / f"{name}-{seed}.lua"
-            script.write_text(lua_script(seed, base=10**13 + seed * 10**11))
+            script.write_text(lua_script(seed, base=10**13 + seed * 10**11, delay_ms=delay_ms))
             command = [
                 wrk,
                 "-t",
@@ -535,6 +552,30 @@ def main() -> int:
                     + " cores"
                 )
 
+        paced = None
+        if args.paced_rate > 0 and "real" in servers:
+            # Closed loop with a pause after each answer: connections × 1000 / rate ms, less
+            # the answer time seen in a calibration run, so that about that rate is offered.
+            cycle_ms = args.concurrency * 1000 / args.paced_rate
+            say(f"-- paced: real at about {args.paced_rate:.0f}/s, calibrating {args.warmup} s")
+            calibration = drive("real", args.warmup, 5000, measured=False, delay_ms=int(cycle_ms))
+            delay_ms = max(1, round(cycle_ms - calibration["mean_ms"]))
+            if args.wait_quiet > 0:
+                common.wait_until_quiet(min(args.wait_quiet, 120), sample=3.0)
+            say(f"   {args.duration} s measured, {delay_ms} ms pause per connection")
+            paced = drive("real", args.duration, 5001, measured=True, delay_ms=delay_ms)
+            say(
+                f"   {paced['rate']:7.0f} accepted/s  p50 {paced['p50_ms']:.1f}  "
+                f"p95 {paced['p95_ms']:.1f}  p99 {paced['p99_ms']:.1f}  "
+                f"max {paced['max_ms']:.1f} ms  errors {paced['errors']}"
+            )
+            say(
+                "   CPU: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in paced["cpu_cores"].items())
+                + " cores"
+            )
+            results["paced"] = [paced]
+
         say("")
         say("== Results")
         for key, value in info.items():
@@ -585,9 +626,17 @@ def main() -> int:
                 + common.verdict(real["rate"] >= TARGET_RATE)
             )
             say(
-                f"   p99          {real['p99_ms']:.1f} ms  target <= {TARGET_P99_MS:.0f} ms   "
-                + common.verdict(real["p99_ms"] <= TARGET_P99_MS)
+                f"   p99 flat out {real['p99_ms']:.1f} ms  ({args.concurrency} in flight; p50 is "
+                "about connections ÷ rate, so this is queueing, not service time)"
             )
+            if paced is not None:
+                ok = paced["rate"] >= 0.9 * args.paced_rate and not paced["errors"]
+                say(
+                    f"   p99 at {paced['rate']:.0f}/s {paced['p99_ms']:.1f} ms  target <= "
+                    f"{TARGET_P99_MS:.0f} ms at {TARGET_RATE:.0f}/s   "
+                    + common.verdict(paced["p99_ms"] <= TARGET_P99_MS and ok)
+                    + ("" if ok else " (the paced run fell short of the rate or had errors)")
+                )
             if "baseline" in agg:
                 ratio = real["rate"] / agg["baseline"]["rate"]
                 agg["ratio"] = ratio

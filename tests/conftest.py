@@ -48,12 +48,17 @@ def _fast_passwords(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttling counters live in the cache: each test starts with none."""
+    """Throttling counters live in the cache, webhook accounts in their own: each test
+    starts with none."""
     from django.core.cache import cache
 
+    from trubka.connector.providers.uis import accounts
+
     cache.clear()
+    accounts.forget_all()
     yield
     cache.clear()
+    accounts.forget_all()
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from trubka.env import ConfigurationError, env_int, env_str
+from trubka.env import ConfigurationError, env_bool, env_int, env_str
 
 Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {}
@@ -39,7 +39,15 @@ def _setup_django() -> None:
     django.setup()
 
 
+def _access_log(verbose: bool) -> bool:
+    """``--verbose`` turns the access log on (read by the settings, in every web process)."""
+    if verbose:
+        os.environ["TRUBKA_ACCESS_LOG"] = "true"
+    return verbose or env_bool("TRUBKA_ACCESS_LOG", False)
+
+
 def run_serve(args: argparse.Namespace) -> int:
+    access_log = _access_log(args.verbose)
     _setup_django()
     import uvicorn
     from django.core.management import call_command
@@ -62,7 +70,7 @@ def run_serve(args: argparse.Namespace) -> int:
         lifespan="off",
         # Django's LOGGING (with secret redaction) stays in charge of uvicorn's loggers.
         log_config=None,
-        access_log=args.verbose,
+        access_log=access_log,
     )
     return 0
 
@@ -77,6 +85,7 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_web(args: argparse.Namespace) -> int:
+    access_log = _access_log(args.verbose)
     _setup_django()
     import uvicorn
     from django.core.management import call_command
@@ -90,7 +99,7 @@ def run_web(args: argparse.Namespace) -> int:
         workers=args.processes,
         lifespan="off",
         log_config=None,
-        access_log=args.verbose,
+        access_log=access_log,
         # Behind a load balancer: trust its X-Forwarded-* headers only when told to.
         proxy_headers=bool(args.forwarded_allow_ips),
         forwarded_allow_ips=args.forwarded_allow_ips or None,

@@ -131,6 +131,25 @@ DATABASES = {
         conn_max_age=env_int("TRUBKA_DB_CONN_MAX_AGE", 0, minimum=0),
     )
 }
+# PostgreSQL: a pool of open connections per process (psycopg-pool), so a request or an
+# event does not pay for a new server connection (a backend start-up costs PostgreSQL more
+# CPU than the webhook's INSERT). Pooled connections are checked before they are handed out,
+# so a database restart costs no request an error on a stale connection.
+DB_POOL_SIZE = env_int("TRUBKA_DB_POOL_SIZE", 10, minimum=0, maximum=1000)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_SIZE:
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ConfigurationError(
+            "TRUBKA_DB_CONN_MAX_AGE and TRUBKA_DB_POOL_SIZE exclude each other on PostgreSQL: "
+            "set TRUBKA_DB_POOL_SIZE=0 to keep connections by age instead of pooling them"
+        )
+    # With a pool, Django's health checks become the pool's check on every checkout.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DB_POOL_SIZE),
+        "max_size": DB_POOL_SIZE,
+        # Longer than any normal wait for a free connection; then the request fails clearly.
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests that run a real server in a thread need a test database every thread can open
     # (a file, not memory); one per test process, so parallel runs do not collide.
@@ -315,7 +334,13 @@ LOGGING = {
         # One line per outbound request is noise; failures are logged by the callers.
         "httpx": {"level": "WARNING"},
         # uvicorn's loggers go through the handler above, so its lines are redacted too.
-        "uvicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        # uvicorn writes an access line whenever its logger has a handler: only on request
+        # (TRUBKA_ACCESS_LOG, or --verbose), not one line per ring by default.
+        "uvicorn.access": {
+            "level": "INFO",
+            "handlers": ["console"] if env_bool("TRUBKA_ACCESS_LOG", False) else [],
+            "propagate": False,
+        },
         "uvicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
     },
 }

@@ -6,3 +6,7 @@ class ConnectorConfig(AppConfig):
     name = "trubka.connector"
     label = "connector"
     verbose_name = _("Telephony integration")
+
+    def ready(self) -> None:
+        # Connects the signals that keep the webhook's account cache in step with saves.
+        from trubka.connector.providers.uis import accounts  # noqa: F401
