@@ -293,9 +293,9 @@ def open_stream(
 ) -> SseStream:
     """Open an event stream as ``employee`` (or with ``cookie``; anonymous with neither).
 
-    With ``ready`` (the default) it waits for the stream's opening block (``retry`` and
-    ``id``, sent once the stream is subscribed), so anything published afterwards reaches it;
-    that block is ``stream.opening``.
+    With ``ready`` (the default) it waits for the stream's opening event (``ready``, with
+    ``retry`` and the starting ``id``, sent once the stream is subscribed), so anything
+    published afterwards reaches it; that event is ``stream.opening``.
     """
     if cookie is None and employee is not None:
         cookie = session_cookie(employee)
@@ -306,7 +306,7 @@ def open_stream(
         except AssertionError:
             stream.close()
             raise
-        assert stream.opening.event is None, stream.opening
+        assert stream.opening.event == "ready", stream.opening
     return stream
 
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 import uis_fixtures as uis
-from live_server import LiveServer, SseEvent, SseStream, Streams, wait_until
+from live_server import LiveServer, SseEvent, SseStream, Streams, session_cookie, wait_until
 from trubka.calls.actions import do_log_call, do_request_popup
 from trubka.calls.models import CallPopup
 from trubka.connector.models import Integration
@@ -74,13 +74,17 @@ def test_an_anonymous_browser_gets_401_and_no_stream(streams):
     assert not stream.headers.get("content-type", "").startswith("text/event-stream")
 
 
-def test_a_logged_in_employee_gets_an_event_stream_that_opens_with_retry_and_id(streams, agent):
+def test_a_logged_in_employee_gets_an_event_stream_that_opens_with_a_ready_event(streams, agent):
     stream = streams.open(agent)
 
     assert stream.status_code == 200
     assert stream.headers["content-type"].startswith("text/event-stream")
     assert stream.headers["cache-control"] == "no-cache"
     assert stream.opening.retry == settings.TRUBKA_SSE_RETRY_MS
+    assert stream.opening.event == "ready"
+    # With data, so a browser dispatches it and the page learns the id: a block of id and
+    # retry alone is never handed to the page's listeners.
+    assert stream.opening.data == {"kind": "ready"}
     assert stream.opening.id == "0"  # no notice yet
 
 
@@ -273,6 +277,25 @@ def test_reconnecting_with_the_last_id_in_the_query_string_replays_too(streams, 
     assert replayed.data["phone"] == "+7 999 000-11-22"
 
 
+def test_a_ring_during_the_gap_arrives_when_the_stream_reopens_from_its_opening_id(
+    streams, agent, caller
+):
+    """A page that has seen no ring still has an id to reopen from: the opening event's."""
+    ring("101")  # before the page opened: not to be shown again
+    page = streams.open(agent)
+    resume_from = page.opening.id
+    page.close()
+
+    ring("101", phone=OTHER_NUMBER)  # while the page is disconnected
+
+    reopened = streams.open(agent, query=f"last={resume_from}")
+    missed = reopened.next()
+    assert resume_from == str(notice_ids(agent)[0])
+    assert reopened.opening.id == resume_from
+    assert (missed.event, int(missed.id)) == ("ring", notice_ids(agent)[-1])
+    assert missed.data["phone"] == "+7 999 000-11-22"
+
+
 def test_a_new_connection_without_last_event_id_replays_nothing(streams, agent, caller):
     ring("101")
     ring("101", phone=OTHER_NUMBER)
@@ -335,3 +358,21 @@ def test_a_push_sent_without_a_transaction_reaches_the_stream_at_once(streams, a
     event = stream.next()
     assert event.id == str(notice.pk)
     assert event.data == {"kind": "ring", "phone": CALLER_DISPLAY}
+
+
+# --- What an open stream holds ---------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    "pool" not in settings.DATABASES["default"].get("OPTIONS", {}),
+    reason="only PostgreSQL has a connection pool a stream could hold on to",
+)
+def test_open_streams_do_not_hold_the_pooled_connections(server, streams, agent):
+    pool_size = settings.DATABASES["default"]["OPTIONS"]["pool"]["max_size"]
+    cookie = session_cookie(agent)
+    for _ in range(pool_size + 2):  # more tabs than the pool has connections
+        streams.open(cookie=cookie)
+    # A page that reads the session and the employee: with every connection held by a
+    # stream it would wait out the pool's timeout (10 s) and fail.
+    page = httpx.get(f"{server.url}{reverse('staff:me')}", headers={"Cookie": cookie}, timeout=8)
+    assert page.status_code == 200

@@ -8,14 +8,18 @@ from unittest import mock
 import pytest
 from django.db import OperationalError, connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 import uis_fixtures as uis
 from trubka.calls.recordings import ARCHIVE_ACTION
 from trubka.connector.models import CallEvent, EventStatus, Integration
+from trubka.connector.processing import retry_event
+from trubka.ops import tally
 from trubka.ops.metrics import LATENCY_BUCKETS, REGISTRY
-from trubka.ops.models import WorkerHeartbeat
+from trubka.ops.models import MetricsState, UnsettledEvent, WorkerHeartbeat
+from trubka.ops.retention import purge
 from trubka.realtime.models import AgentNotice
 
 TOKEN = "scrape-token-0123456789abcdef"
@@ -235,6 +239,137 @@ def test_metrics_answer_503_when_the_database_is_unreachable(db):
     with mock.patch.object(connection, "cursor", side_effect=OperationalError("gone")):
         response = scrape()
     assert response.status_code == 503
+
+
+# --- Cheap at millions of rows, and steady across purges ------------------------------------
+
+COUNTERS = (
+    "trubka_notifications_received_total",
+    "trubka_notifications_total",
+    "trubka_notification_retries_total",
+    "trubka_jobs_total",
+    "trubka_popup_deliveries_total",
+)
+
+
+def counters(found) -> dict:
+    return {key: n for key, n in found.items() if key[0] in COUNTERS}
+
+
+def fold_everything() -> None:
+    """Fold every row, as if the scrape came after the rows had time to settle."""
+    tally.fold_all(timezone.now() + tally.SETTLE_AFTER + timedelta(seconds=1))
+
+
+def test_a_scrape_never_reads_the_whole_notification_table(busy_desk):
+    with CaptureQueriesContext(connection) as queries:
+        samples(scrape())
+
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    on_events = [sql for sql in reads if 'FROM "connector_callevent"' in sql]
+    assert on_events
+    unbounded = [sql for sql in on_events if " WHERE " not in sql]
+    assert unbounded == []
+
+
+def test_counters_are_the_same_once_rows_are_folded(busy_desk):
+    before = counters(samples(scrape()))
+
+    fold_everything()
+
+    assert MetricsState.objects.get().events_folded_through >= 8
+    assert counters(samples(scrape())) == before
+
+
+def test_folding_twice_counts_nothing_twice(busy_desk):
+    before = counters(samples(scrape()))
+
+    fold_everything()
+    fold_everything()
+
+    assert counters(samples(scrape())) == before
+
+
+def test_a_scrape_folds_once_many_rows_wait(busy_desk, monkeypatch):
+    CallEvent.objects.update(received_at=timezone.now() - timedelta(hours=2))
+    before = counters(samples(scrape()))  # 9 rows wait: fewer than FOLD_FROM
+    assert not MetricsState.objects.filter(events_folded_through__gt=0).exists()
+    monkeypatch.setattr(tally, "FOLD_FROM", 2)
+
+    after = counters(samples(scrape()))
+
+    assert MetricsState.objects.get().events_folded_through == CallEvent.objects.latest("id").pk
+    assert after == before
+
+
+def test_rows_that_settle_after_being_folded_move_to_their_new_status(busy_desk):
+    fold_everything()
+    pending = CallEvent.objects.filter(integration__isnull=False, status="pending")
+    failed = CallEvent.objects.get(status="failed")
+    pending.update(status=EventStatus.PROCESSED, attempts=1, processed_at=timezone.now())
+    retry_event(failed)
+    CallEvent.objects.filter(pk=failed.pk).update(status=EventStatus.PROCESSED, attempts=1)
+
+    found = samples(scrape())
+    fold_everything()  # the stragglers are folded in now
+    folded = samples(scrape())
+
+    by_status = {
+        status: value(found, "trubka_notifications_total", status=status)
+        for status in ("processed", "failed", "pending", "rejected", "ignored")
+    }
+    assert by_status == {"processed": 6, "failed": 0, "pending": 0, "rejected": 1, "ignored": 1}
+    assert counters(folded) == counters(found)
+    assert not UnsettledEvent.objects.exists()
+
+
+def test_counters_do_not_go_down_when_old_rows_are_purged(busy_desk, agent, settings):
+    settings.TRUBKA_KEEP_EVENTS_DAYS = 1
+    settings.TRUBKA_KEEP_NOTICES_HOURS = 1
+    CallEvent.objects.update(received_at=timezone.now() - timedelta(days=2))
+    AgentNotice.objects.update(created_at=timezone.now() - timedelta(hours=2))
+    before = counters(samples(scrape()))
+
+    report = purge()
+
+    assert (report.events, report.notices) == (5, 3)  # the pending and the failed stay
+    assert counters(samples(scrape())) == before
+
+
+def test_the_popup_counter_goes_on_from_purged_rings(busy_desk, agent):
+    AgentNotice.objects.update(created_at=timezone.now() - timedelta(days=2))
+    purge()
+    AgentNotice.objects.create(employee=agent, kind="ring", payload={})
+
+    assert value(samples(scrape()), "trubka_popup_deliveries_total") == 3
+
+
+def test_a_deleted_accounts_folded_notifications_stay_counted(busy_desk):
+    fold_everything()
+    Integration.objects.get(app_id=FIRST_APP).delete()
+
+    found = samples(scrape())
+
+    assert value(found, "trubka_notifications_received_total", app_id="111", action="wait") == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scrape_outside_a_transaction_reads_its_snapshot_and_leaves_none_open(agent):
+    """On PostgreSQL the counts are read in a read-only REPEATABLE READ transaction."""
+    account = Integration.objects.create(app_id=FIRST_APP)
+    for status in (EventStatus.PROCESSED, EventStatus.PROCESSED, EventStatus.PENDING):
+        CallEvent.objects.create(integration=account, action="wait", status=status)
+
+    with CaptureQueriesContext(connection) as queries:
+        found = samples(scrape())
+
+    assert value(found, "trubka_notifications_total", status="processed") == 2
+    assert value(found, "trubka_queue_depth") == 1
+    snapshot = [q for q in queries if "REPEATABLE READ" in q["sql"]]
+    assert len(snapshot) == (1 if connection.vendor == "postgresql" else 0)
+    assert not connection.in_atomic_block
+    CallEvent.objects.create(integration=account, action="lost")  # not left read-only
+    assert value(samples(scrape()), "trubka_queue_depth") == 2
 
 
 # --- Who may read them ---------------------------------------------------------------------

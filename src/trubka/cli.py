@@ -62,6 +62,7 @@ def run_serve(args: argparse.Namespace) -> int:
         if generated_password:
             print(f"Its password, shown only this once: {generated_password}")
     run_worker_thread()
+    run_purge_thread()
     print(f"Trubka is serving on http://{args.host}:{args.port}/")
     uvicorn.run(
         "trubka.asgi:application",
@@ -175,6 +176,13 @@ def run_worker_thread() -> None:
 
     if settings.TRUBKA_EMBEDDED_WORKER:
         Worker().start_thread()
+
+
+def run_purge_thread() -> None:
+    """Purge old notifications and live notices now and every hour (``trubka purge``)."""
+    from trubka.ops.retention import Purger
+
+    Purger().start_thread()
 
 
 def build_parser() -> argparse.ArgumentParser:

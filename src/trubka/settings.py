@@ -243,6 +243,11 @@ TRUBKA_BACKOFF_BASE_SECONDS = env_int("TRUBKA_BACKOFF_BASE_SECONDS", 5, minimum=
 TRUBKA_BACKOFF_MAX_SECONDS = env_int("TRUBKA_BACKOFF_MAX_SECONDS", 3600, minimum=1, maximum=86400)
 TRUBKA_EVENT_MAX_ATTEMPTS = env_int("TRUBKA_EVENT_MAX_ATTEMPTS", 15, minimum=1, maximum=100)
 TRUBKA_EMBEDDED_WORKER = env_bool("TRUBKA_EMBEDDED_WORKER", True)
+# Retention (``trubka purge``; hourly inside ``trubka serve``): processed, ignored and
+# rejected notifications are deleted after this many days, pending and failed ones never;
+# live popup notices after this many hours. Calls, tickets and recordings are never purged.
+TRUBKA_KEEP_EVENTS_DAYS = env_int("TRUBKA_KEEP_EVENTS_DAYS", 90, minimum=1, maximum=36500)
+TRUBKA_KEEP_NOTICES_HOURS = env_int("TRUBKA_KEEP_NOTICES_HOURS", 24, minimum=1, maximum=87600)
 # A repeated missed call while the client's missed-call ticket is still open adds a comment
 # to that ticket instead of opening another one.
 TRUBKA_MISSED_CALL_REUSE_OPEN_TICKET = env_bool("TRUBKA_MISSED_CALL_REUSE_OPEN_TICKET", True)

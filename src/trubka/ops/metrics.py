@@ -4,10 +4,30 @@ Every value is cluster-wide: the ``CallEvent`` table is the queue every web and 
 process shares, so any process answers for all of them. Nothing is counted in memory, and a
 restarted process reports the same numbers.
 
-Counters are counts of rows, so they drop when old rows are deleted; Prometheus treats that
-as a counter reset. The latency histogram is a snapshot of a sliding window (events
-processed in the last ``LATENCY_WINDOW``): read it with ``histogram_quantile`` directly, not
-through ``rate()``.
+What a scrape costs does not grow with the table (millions of rows kept for
+``TRUBKA_KEEP_EVENTS_DAYS``):
+
+- the queue gauges read the pending rows only, through the partial ``event_queue_idx``;
+- the notification counters (received, by status, retries, jobs) add the sums already
+  folded into ``EventTally`` to the few rows not folded yet: those above the fold mark (a
+  primary-key range, at most ``FOLD_FROM`` plus ten minutes of traffic, since the scrape
+  folds when more wait), the pending and the failed ones (partial indexes), and the
+  stragglers listed in ``UnsettledEvent``. Folding and its guarantees are described in
+  ``trubka.ops.tally``;
+- the latency histogram reads the events received in the last day through the
+  ``received_at`` index;
+- the popup counter adds the ringing-call notices ``trubka purge`` deleted (kept in
+  ``MetricsState``) to the notices still kept (``TRUBKA_KEEP_NOTICES_HOURS``, by the
+  ``kind`` index).
+
+So counters no longer drop when ``trubka purge`` deletes old rows: folded rows stay counted.
+They still drop if a UIS account is deleted with its unfolded rows, or a person retries a
+failed notification (its attempts start again); Prometheus reads a drop as a counter reset.
+On PostgreSQL a scrape reads one snapshot, so a row changing status or a concurrent fold
+or purge is counted exactly once.
+
+The latency histogram is a snapshot of a sliding window (events processed in the last
+``LATENCY_WINDOW``): read it with ``histogram_quantile`` directly, not through ``rate()``.
 
 Notifications are the rows that belong to a connected UIS account. Rows without one are the
 worker's own jobs (archiving a recording); they count in the queue metrics, where they take
@@ -17,11 +37,13 @@ a worker's time, and in ``trubka_jobs_total``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Count, Min, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from prometheus_client.core import (
@@ -32,9 +54,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from trubka.connector.models import CallEvent, EventStatus, Integration
-from trubka.connector.processing import KNOWN_ACTIONS
-from trubka.ops.models import WorkerHeartbeat
+from trubka.connector.models import CallEvent, EventStatus
+from trubka.ops import tally
+from trubka.ops.models import MetricsState, WorkerHeartbeat
+from trubka.ops.tally import EventCounts
 from trubka.realtime.models import AgentNotice
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -43,8 +66,6 @@ LATENCY_MAX_EVENTS = 10_000
 # Only events received this recently are looked at for latency, which keeps the query on the
 # ``received_at`` index. An event retried for longer than this is left out of the histogram.
 LATENCY_LOOKBACK = timedelta(days=1)
-# Statuses whose attempts beyond the first count as retries.
-RETRY_STATUSES = (EventStatus.PROCESSED, EventStatus.FAILED, EventStatus.PENDING)
 POPUP_NOTICE_KIND = "ring"
 HEALTH_WORKERS_LISTED = 20
 
@@ -121,53 +142,43 @@ def recent_workers(now: datetime, limit: int = HEALTH_WORKERS_LISTED) -> list[Wo
 # --- Counts of notifications ---------------------------------------------------------------
 
 
-def action_label(action: str) -> str:
-    """Known actions by name; anything else a sender made up is «other», so a stream of
-    invented actions cannot create unbounded series."""
-    if not action:
-        return "none"
-    return action if action in KNOWN_ACTIONS else "other"
+@dataclass(frozen=True)
+class Counters:
+    events: EventCounts
+    popups: int
 
 
-@dataclass
-class EventCounts:
-    received: dict[tuple[str, str], int]  # (app_id, action) → notifications
-    by_status: dict[str, int]  # status → notifications
-    retries: int
-    jobs: dict[tuple[str, str], int]  # (action, status) → jobs
+def counters(now: datetime) -> Counters:
+    """The notification and popup counters: folded sums plus the rows not folded yet.
+
+    Folds first when many rows wait (a short write of its own), then reads everything in
+    one snapshot where the database offers one (see the module docstring).
+    """
+    tally.fold_if_behind(now)
+    with _one_snapshot():
+        mark, rings_purged = (
+            MetricsState.objects.filter(pk=1)
+            .values_list("events_folded_through", "ring_notices_purged")
+            .first()
+        ) or (0, 0)
+        tallies = tally.folded()
+        for key, (events, retries) in tally.unfolded(mark, tally.account_app_ids()).items():
+            tally.add(tallies, key, events, retries)
+        popups = rings_purged + popup_notices_kept()
+    return Counters(events=EventCounts.of(tallies), popups=popups)
 
 
-def event_counts() -> EventCounts:
-    """One grouped pass over the events, and the accounts' ``app_id`` by primary key."""
-    retried = Q(status__in=RETRY_STATUSES, attempts__gt=0)
-    rows = (
-        CallEvent.objects.order_by()
-        .values("integration_id", "action", "status")
-        .annotate(
-            n=Count("id"),
-            attempts_sum=Sum("attempts", filter=retried),
-            attempted_n=Count("id", filter=retried),
-        )
-    )
-    app_ids = dict(Integration.objects.values_list("id", "app_id"))
-    counts = EventCounts(
-        received={},
-        by_status=dict.fromkeys(EventStatus.values, 0),
-        retries=0,
-        jobs={},
-    )
-    for row in rows:
-        n = row["n"]
-        if row["integration_id"] is None:
-            key = (row["action"] or "none", row["status"])
-            counts.jobs[key] = counts.jobs.get(key, 0) + n
-            continue
-        app_id = str(app_ids.get(row["integration_id"], "unknown"))
-        key = (app_id, action_label(row["action"]))
-        counts.received[key] = counts.received.get(key, 0) + n
-        counts.by_status[row["status"]] = counts.by_status.get(row["status"], 0) + n
-        counts.retries += (row["attempts_sum"] or 0) - row["attempted_n"]
-    return counts
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """A read-only REPEATABLE READ transaction on PostgreSQL: one snapshot for every
+    statement. SQLite stays in autocommit: a transaction there takes the write lock."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
 
 
 @dataclass(frozen=True)
@@ -202,7 +213,7 @@ def _bound(value: float) -> str:
     return repr(float(value))
 
 
-def popup_deliveries() -> int:
+def popup_notices_kept() -> int:
     return AgentNotice.objects.filter(kind=POPUP_NOTICE_KIND).count()
 
 
@@ -231,7 +242,7 @@ class Families:
         return cls(
             received=CounterMetricFamily(
                 "trubka_notifications_received",
-                "Notifications received, by UIS account and action (rows kept).",
+                "Notifications received, by UIS account and action (purged ones included).",
                 labels=["app_id", "action"],
             ),
             by_status=CounterMetricFamily(
@@ -291,7 +302,8 @@ class TrubkaCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         now = timezone.now()
-        counts = event_counts()
+        counted = counters(now)
+        counts = counted.events
         queue = queue_state(now)
         family = Families.make(processing_latency(now))
         for (app_id, action), n in sorted(counts.received.items()):
@@ -305,7 +317,7 @@ class TrubkaCollector(Collector):
         family.due.add_metric([], queue.due)
         family.oldest.add_metric([], queue.oldest_pending_seconds or 0.0)
         family.oldest_due.add_metric([], queue.oldest_due_seconds or 0.0)
-        family.popups.add_metric([], popup_deliveries())
+        family.popups.add_metric([], counted.popups)
         family.alive.add_metric([], workers_alive(now))
         yield from family.all()
 

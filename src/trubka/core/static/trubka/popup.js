@@ -89,7 +89,9 @@
 
   // EventSource reconnects by itself after a network error, but gives up for good when a
   // reconnection is answered with an error (a proxy's 502 during a deploy, say). Then a new
-  // stream is opened from the last message seen, so nothing that rang meanwhile is lost.
+  // stream is opened from the last id seen, so nothing that rang meanwhile is lost. Every
+  // stream opens with a "ready" event carrying its starting id, so there is an id to resume
+  // from even when nothing has rung since the page loaded.
   let lastId = "";
   const connect = () => {
     const url = root.dataset.stream + (lastId ? `?last=${encodeURIComponent(lastId)}` : "");
@@ -98,6 +100,7 @@
       if (e.lastEventId) lastId = e.lastEventId;
       handler(JSON.parse(e.data));
     };
+    source.addEventListener("ready", seen(() => {}));
     source.addEventListener("ring", seen(ring));
     source.addEventListener("update", seen(update));
     source.addEventListener("open", () => root.classList.remove("offline"));
