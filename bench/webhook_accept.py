@@ -554,16 +554,23 @@ def main() -> int:
 
         paced = None
         if args.paced_rate > 0 and "real" in servers:
-            # Closed loop with a pause after each answer: connections × 1000 / rate ms, less
-            # the answer time seen in a calibration run, so that about that rate is offered.
+            # Closed loop with a pause after each answer: each connection's cycle is answer
+            # time + pause, so the pause is set to connections × 1000 / rate ms less the
+            # answer time, found from the rate short calibration runs actually achieved.
             cycle_ms = args.concurrency * 1000 / args.paced_rate
-            say(f"-- paced: real at about {args.paced_rate:.0f}/s, calibrating {args.warmup} s")
-            calibration = drive("real", args.warmup, 5000, measured=False, delay_ms=int(cycle_ms))
-            delay_ms = max(1, round(cycle_ms - calibration["mean_ms"]))
+            delay_ms = max(1, round(cycle_ms))
+            steps = 3
+            say(f"-- paced: real at about {args.paced_rate:.0f}/s, {steps} calibration runs")
+            for step in range(steps):
+                seconds = max(3, args.warmup)
+                trial = drive("real", seconds, 5000 + step, measured=False, delay_ms=delay_ms)
+                answer_ms = max(0.0, args.concurrency * 1000 / max(trial["rate"], 1) - delay_ms)
+                say(f"   pause {delay_ms} ms gave {trial['rate']:.0f}/s")
+                delay_ms = max(1, round(cycle_ms - answer_ms))
             if args.wait_quiet > 0:
                 common.wait_until_quiet(min(args.wait_quiet, 120), sample=3.0)
             say(f"   {args.duration} s measured, {delay_ms} ms pause per connection")
-            paced = drive("real", args.duration, 5001, measured=True, delay_ms=delay_ms)
+            paced = drive("real", args.duration, 5100, measured=True, delay_ms=delay_ms)
             say(
                 f"   {paced['rate']:7.0f} accepted/s  p50 {paced['p50_ms']:.1f}  "
                 f"p95 {paced['p95_ms']:.1f}  p99 {paced['p99_ms']:.1f}  "
