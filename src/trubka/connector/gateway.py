@@ -28,6 +28,23 @@ class PermanentDeliveryError(DeliveryError):
 
 
 @dataclass(frozen=True)
+class ClientRef:
+    """The client behind a number in the target desk; ids are the desk's own.
+
+    ``found`` is what the adapter that made the ref looked up (``LocalDesk`` keeps its
+    ``CallerMatch`` there), so handing the ref back to the same adapter in
+    ``CallReport.client`` spares it a second lookup of the same number. Other adapters ignore
+    it; it takes no part in comparisons.
+    """
+
+    contact_id: int | None = None
+    company_id: int | None = None
+    created: bool = False
+    ambiguous: bool = False
+    found: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class CallReport:
     """What is known of one call after a notification, in the desk's terms."""
 
@@ -43,16 +60,9 @@ class CallReport:
     missed_by: tuple[str, ...] = ()
     recording_urls: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ClientRef:
-    """The client behind a number in the target desk; ids are the desk's own."""
-
-    contact_id: int | None = None
-    company_id: int | None = None
-    created: bool = False
-    ambiguous: bool = False
+    #: The client of ``client_phone`` as ``ensure_client`` just found or made it, when the
+    #: connector asked first (one lookup per event); None: the adapter looks it up itself.
+    client: ClientRef | None = None
 
 
 @dataclass(frozen=True)

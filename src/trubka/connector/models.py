@@ -157,6 +157,20 @@ class CallEvent(models.Model):
                 name="event_call_order_idx",
                 condition=models.Q(status="pending"),
             ),
+            # The worker's claim reads one kind of pending event at a time in arrival order
+            # (rings before anything else, jobs in their own lane): each kind is one range
+            # here, cut off at the batch size, however long the backlog.
+            models.Index(
+                fields=["action", "received_at", "id"],
+                name="event_pending_kind_idx",
+                condition=models.Q(status="pending"),
+            ),
+            # ...and «every other notification» (not a ring, not a job) in arrival order.
+            models.Index(
+                fields=["received_at", "id"],
+                name="event_pending_order_idx",
+                condition=models.Q(status="pending"),
+            ),
             # /healthz counts failed events on every probe.
             models.Index(
                 fields=["failed_at"], name="event_failed_idx", condition=models.Q(status="failed")

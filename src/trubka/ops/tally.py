@@ -11,9 +11,9 @@ rows are counted once, in order of id, into ``EventTally``, and a scrape counts 
 
 The mark only moves up to the last row received more than ``SETTLE_AFTER`` ago: a row below
 it that is not visible yet (its insert not committed) would be missed for good, and no
-insert stays uncommitted for ten minutes. Folding holds the ``MetricsState`` row locked, so two processes
-never fold the same rows twice. ``trubka purge`` folds first and deletes only folded rows,
-so the counters stay where they were when old rows go.
+insert stays uncommitted for ten minutes. Folding holds the ``MetricsState`` row locked, so
+two processes never fold the same rows twice. ``trubka purge`` folds first and deletes only
+folded rows, so the counters stay where they were when old rows go.
 """
 
 from __future__ import annotations
