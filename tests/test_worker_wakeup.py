@@ -192,6 +192,7 @@ def test_an_unreachable_redis_never_fails_a_wake_up_and_is_logged_once(settings,
     with caplog.at_level(logging.WARNING, logger="trubka.connector.wakeup"):
         wake_worker()
         wake_worker()
+        wakeup.flush()  # messages go out from a thread of their own: wait for them
     # This process's workers are woken all the same; the others poll.
     assert (processing._wakeup.is_set(), processing._jobs_wakeup.is_set()) == (True, True)
     warnings = [r for r in caplog.records if "could not wake" in r.getMessage()]
@@ -222,3 +223,33 @@ def test_a_worker_whose_wake_up_channel_is_down_still_polls_and_stops(settings, 
             thread.join(timeout=20)
     assert not thread.is_alive()
     assert "hunter2" not in caplog.text
+
+
+def test_a_burst_of_wake_ups_is_announced_by_few_messages_and_the_last_is_never_lost(settings):
+    problem = redis_problem(REDIS_URL)
+    if problem:
+        pytest.skip(problem)
+    import redis
+
+    settings.REDIS_URL = REDIS_URL
+    listener = redis.Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(wakeup.redis_channel(REDIS_URL))
+    try:
+
+        def received(wait: float) -> int:
+            count, deadline = 0, time.monotonic() + wait
+            while time.monotonic() < deadline:
+                if listener.get_message(timeout=0.05) is not None:
+                    count += 1
+            return count
+
+        for _ in range(500):  # a webhook taking a burst of notifications
+            wake_worker()
+        wakeup.flush()
+        burst = received(1.0)
+        assert 1 <= burst < 500
+        # Quiet, then one more: it gets a message of its own.
+        wake_worker()
+        assert received(2.0) == 1
+    finally:
+        listener.close()

@@ -76,7 +76,7 @@ from trubka.connector.gateways.okdesk import OkdeskCloud
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
 from trubka.connector.providers.uis.parse import UisNotification
 from trubka.connector.wakeup import Listener
-from trubka.connector.wakeup import publish as publish_wakeup
+from trubka.connector.wakeup import request_publish as request_wakeup
 from trubka.core.locks import lock_for_transaction
 from trubka.core.phones import normalize_phone
 from trubka.ops.heartbeat import Heartbeat
@@ -122,7 +122,7 @@ def wake_worker() -> None:
     Never raises: a wake-up that cannot be delivered leaves the workers to their idle poll.
     """
     _wake_local_lanes()
-    publish_wakeup()
+    request_wakeup()
 
 
 def gateway_for(integration: Integration) -> Gateway:

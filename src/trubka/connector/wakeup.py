@@ -17,6 +17,13 @@ a PostgreSQL connection that ``LISTEN``s. A message sets the in-process events, 
 worker wakes as if the webhook had run in its own process. Messages carry the sender's
 process token and a process ignores its own (it has set its events directly already).
 
+Publishing happens in a thread of its own (``request_publish``): the webhook sets a flag and
+answers, never waiting on Redis or PostgreSQL, and the notifications that arrive while one
+message goes out are announced by the next one (at most one message every
+``COALESCE_SECONDS`` per process, however many notifications). Nothing is lost by this: a
+request after a message has started always causes another one, and a process that exits
+sends what is still due first.
+
 The wake-up is only ever a shortcut: a publish that fails is logged (at most every
 ``QUIET_SECONDS`` per process) and then skipped for ``QUIET_SECONDS``, so an unreachable
 Redis costs the webhook one failed attempt, not one per notification; a listener that loses
@@ -27,6 +34,7 @@ its channel logs, reconnects with a growing pause and meanwhile the worker polls
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import secrets
@@ -47,6 +55,8 @@ REDIS_CHANNEL_PREFIX = "trubka-wake:"
 QUIET_SECONDS = 5.0
 #: The listener's longest pause between reconnection attempts.
 MAX_RECONNECT_PAUSE = 30.0
+#: The shortest gap between two messages from one process (they announce the same news).
+COALESCE_SECONDS = 0.005
 #: How often a listener looks up from its channel to see whether it should stop.
 LISTEN_SLICE_SECONDS = 1.0
 
@@ -122,6 +132,70 @@ def publish() -> None:
             _notify_postgresql()
     except Exception as exc:
         _failed(channel_kind, exc)
+
+
+class _Publisher:
+    """Sends the wake-ups that ``request_publish`` asks for, from a daemon thread."""
+
+    def __init__(self) -> None:
+        self._due = threading.Event()
+        # Held while a message goes out: flush() waits for it, so none is cut off at exit.
+        self._sending = threading.Lock()
+        self._start = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def request(self) -> None:
+        self._due.set()
+        thread = self._thread
+        if thread is None or not thread.is_alive() or self._pid != os.getpid():
+            with self._start:
+                if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+                    self._pid = os.getpid()
+                    self._thread = threading.Thread(
+                        target=self._run, name="trubka-wakeup-publisher", daemon=True
+                    )
+                    self._thread.start()
+
+    def flush(self) -> None:
+        """Send what is due now, in this thread (and wait for a message on its way)."""
+        self._send_if_due()
+
+    def _send_if_due(self) -> None:
+        with self._sending:
+            if not self._due.is_set():
+                return
+            self._due.clear()
+            try:
+                publish()
+            finally:
+                if connection.vendor == "postgresql" and not connection.in_atomic_block:
+                    connection.close()  # back to the pool: this thread may wait a long time
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            self._send_if_due()
+            time.sleep(COALESCE_SECONDS)
+
+
+_publisher = _Publisher()
+atexit.register(_publisher.flush)
+
+
+def request_publish() -> None:
+    """Have the workers of other processes woken soon, without waiting for it. Never raises."""
+    try:
+        if kind() is None:
+            return
+        _publisher.request()
+    except Exception as exc:  # e.g. no thread can be started at interpreter exit
+        _failed("a publishing thread", exc)
+
+
+def flush() -> None:
+    """Send a wake-up still due now (tests; the process's exit does it by itself)."""
+    _publisher.flush()
 
 
 def _notify_postgresql() -> None:
