@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from hypothesis import settings as hypothesis_settings
 
+import uis_fixtures as uis
 from api_helpers import Api
 from trubka.clients.actions import do_create_company, do_create_contact
 from trubka.clients.models import Company, Contact
+from trubka.connector.models import Integration
 from trubka.okdesk_api.models import ApiKey
 from trubka.staff.models import Employee
 
@@ -59,6 +62,20 @@ def _fresh_cache():
     yield
     cache.clear()
     accounts.forget_all()
+
+
+@pytest.fixture(autouse=True)
+def _fixed_encryption_key(settings):
+    """Stored third-party keys are encrypted with a known key: no key file is written, and
+    tests can decrypt what was stored."""
+    with uis.fixed_encryption_key(settings):
+        yield
+
+
+@pytest.fixture
+def account(db) -> Integration:
+    """A connected UIS account (``app_id`` 900 of tests/uis_fixtures.py), enabled."""
+    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
 
 
 @pytest.fixture(autouse=True)

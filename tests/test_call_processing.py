@@ -35,17 +35,6 @@ UNKNOWN = "79990001122"
 UNKNOWN_E164 = "+79990001122"
 
 
-@pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
-
-
-@pytest.fixture
-def account(db) -> Integration:
-    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
-
-
 @pytest.fixture
 def desk(agent, agent2, caller):
     """Two employees on extensions 101 and 102, and the known caller."""

@@ -23,12 +23,6 @@ KEY = "uis-key-7f3a9c2e5b1d4f60"
 
 
 @pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
-
-
-@pytest.fixture(autouse=True)
 def _english_and_no_public_url(settings):
     settings.TRUBKA_PUBLIC_URL = ""
     with translation.override("en"):

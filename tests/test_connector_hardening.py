@@ -7,7 +7,6 @@ import json
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 import uis_fixtures as uis
 from conftest import logged_in
@@ -16,11 +15,6 @@ from trubka.connector.models import CallEvent, EventStatus, Integration, Target
 from trubka.connector.providers.uis.parse import UisNotification, read_body
 
 KEY = "uis-key-hardening-1"
-
-
-@pytest.fixture
-def account(db) -> Integration:
-    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
 
 
 def body(**fields) -> str:

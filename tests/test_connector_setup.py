@@ -25,12 +25,6 @@ ACCOUNT = {"app_id": uis.APP_ID, "name": "ООО Ромашка", "timezone": "A
 
 
 @pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
-
-
-@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

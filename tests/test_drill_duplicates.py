@@ -14,13 +14,12 @@ import threading
 import httpx
 import pytest
 from django.conf import settings as django_settings
-from django.utils import timezone
 
 import uis_fixtures as uis
 from live_server import LiveServer
 from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 from trubka.clients.models import Contact
-from trubka.connector.models import CallEvent, EventStatus, Integration
+from trubka.connector.models import CallEvent, EventStatus
 from trubka.connector.processing import drain
 from trubka.tickets.models import Source, Ticket
 
@@ -59,21 +58,10 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
-
-
 @pytest.fixture
 def server():
     with LiveServer() as live:
         yield live
-
-
-@pytest.fixture
-def account(db) -> Integration:
-    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
 
 
 def post_together(url: str, bodies: list[str]) -> list[httpx.Response]:

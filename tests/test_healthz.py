@@ -5,25 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from unittest import mock
 
-import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
 
-import uis_fixtures as uis
 from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.ops.models import WorkerHeartbeat
-
-
-@pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
-
-
-@pytest.fixture
-def account(db) -> Integration:
-    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
 
 
 def heartbeat(name: str = "host:1:1", *, seconds_ago: float = 1, processed: int = 0) -> None:

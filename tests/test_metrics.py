@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-import uis_fixtures as uis
 from trubka.calls.recordings import ARCHIVE_ACTION
 from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector.processing import retry_event
@@ -24,12 +23,6 @@ from trubka.realtime.models import AgentNotice
 
 TOKEN = "scrape-token-0123456789abcdef"
 FIRST_APP, SECOND_APP = 111, 222
-
-
-@pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ they are skipped.
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
 import uis_fixtures as uis
 from fake_media import WAV, FakeMedia
@@ -23,12 +22,6 @@ if not hasattr(processing, "ARCHIVE_ACTION"):
 ARCHIVE_ACTION: str = processing.ARCHIVE_ACTION  # type: ignore[attr-defined]
 
 
-@pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
-
-
 @pytest.fixture
 def media(settings):
     settings.TRUBKA_RECORDING_HOSTS = "127.0.0.1,localhost"
@@ -36,11 +29,6 @@ def media(settings):
     settings.TRUBKA_RECORDING_ARCHIVE = True
     with FakeMedia() as fake:
         yield fake
-
-
-@pytest.fixture
-def account(db) -> Integration:
-    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
 
 
 def deliver(account: Integration, *bodies: str) -> None:

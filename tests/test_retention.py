@@ -15,7 +15,7 @@ from django.utils import timezone
 import uis_fixtures as uis
 from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 from trubka.cli import main
-from trubka.connector.models import CallEvent, EventStatus, Integration
+from trubka.connector.models import CallEvent, EventStatus
 from trubka.connector.processing import drain, retry_event
 from trubka.ops.models import MetricsState
 from trubka.ops.retention import Purger, purge
@@ -27,20 +27,9 @@ RECENT = timedelta(days=89)
 
 
 @pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
-
-
-@pytest.fixture(autouse=True)
 def _default_retention(settings):
     settings.TRUBKA_KEEP_EVENTS_DAYS = 90
     settings.TRUBKA_KEEP_NOTICES_HOURS = 24
-
-
-@pytest.fixture
-def account(db) -> Integration:
-    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
 
 
 def event(account, status: str, age: timedelta, action: str = "wait") -> CallEvent:

@@ -15,11 +15,9 @@ from django.http import HttpRequest, HttpResponseForbidden
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
 
 import uis_fixtures as uis
 from trubka.clients.models import Contact
-from trubka.connector.models import Integration
 from trubka.okdesk_api.models import ApiKey
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "trubka"
@@ -70,12 +68,6 @@ def csrf_refused(request: HttpRequest, reason: str = "") -> HttpResponseForbidde
 @pytest.fixture(autouse=True)
 def _marked_csrf_failures(settings):
     settings.CSRF_FAILURE_VIEW = f"{__name__}.csrf_refused"
-
-
-@pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
 
 
 @pytest.fixture
@@ -182,11 +174,6 @@ def test_every_post_form_in_the_templates_carries_the_csrf_token():
 
 
 # --- The token-authenticated entry points need no CSRF token --------------------------------
-
-
-@pytest.fixture
-def account(db) -> Integration:
-    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
 
 
 def test_the_webhook_needs_no_csrf_token(account):

@@ -22,12 +22,6 @@ KEY_A = "uis-key-account-a-7f3a9c2e5b1d"
 KEY_B = "uis-key-account-b-0c4d8e1f2a3b"
 
 
-@pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
-
-
 # --- The webhook: A's token and B's data --------------------------------------------------
 
 

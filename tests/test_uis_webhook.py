@@ -19,17 +19,6 @@ from trubka.connector.processing import drain
 OTHER_APP_ID = 777
 
 
-@pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
-
-
-@pytest.fixture
-def account(db) -> Integration:
-    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
-
-
 @pytest.fixture
 def other_account(db) -> Integration:
     return Integration.objects.create(app_id=OTHER_APP_ID, enabled_at=timezone.now())

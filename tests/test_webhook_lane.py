@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from django.utils import timezone
 
 import uis_fixtures as uis
 from trubka.asgi import application
@@ -21,17 +20,6 @@ from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector.providers.uis import accounts, views
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
-
-
-@pytest.fixture
-def account() -> Integration:
-    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
 
 
 def post(path: str, body: str | bytes, *, host: str = "testserver", **kw: Any) -> httpx.Response:

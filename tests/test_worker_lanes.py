@@ -31,17 +31,6 @@ from trubka.connector.processing import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
-
-
-@pytest.fixture
-def account(db) -> Integration:
-    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
-
-
 def queued(account: Integration, *bodies: str) -> list[CallEvent]:
     for body in bodies:
         assert uis.send(account, body).status_code == 200

@@ -55,12 +55,6 @@ def closed_port() -> int:
 
 
 @pytest.fixture(autouse=True)
-def _encryption_key(settings):
-    with uis.fixed_encryption_key(settings):
-        yield
-
-
-@pytest.fixture(autouse=True)
 def _fresh_wakeup_state(monkeypatch):
     """Each test starts with publishing allowed and no wake-up pending."""
     monkeypatch.setattr(wakeup, "_quiet_until", 0.0)
