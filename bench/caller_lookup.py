@@ -223,11 +223,10 @@ def main() -> int:
     cleanup = Cleanup()
     try:
         work = common.temp_dir(cleanup, "bench-lookup-")
-        name = common.create_database(cleanup, "lookup")
-        url = common.db_url(name)
+        _, url = common.new_database(cleanup, work, "lookup")
         env = common.trubka_env(work, url)
         t0 = time.perf_counter()
-        common.run_trubka("migrate", "--no-input", "-v", "0", env=env, cwd=work)
+        common.migrate(env, work)
         say(f"-- migrated in {time.perf_counter() - t0:.1f} s")
 
         # Django in this process, on the same database and settings.
@@ -393,9 +392,7 @@ def main() -> int:
         )
         s_sql, s_server = common.summary(sql_times), common.summary(server_times)
         say("")
-        say("== Results")
-        for key, value in info.items():
-            say(f"   {key:<11} {value}")
+        common.print_info("Results", info)
 
         def line(label: str, s: dict[str, float]) -> None:
             say(

@@ -1,4 +1,5 @@
-"""Shared helpers for the issue-6 benchmarks (webhook_accept, caller_lookup, worker_throughput).
+"""Shared helpers for the benchmarks (popup_latency, webhook_accept, caller_lookup,
+worker_throughput).
 
 Benchmarks are scripts that print figures, never tests. Everything here talks to 127.0.0.1
 only, and every resource a helper makes (temporary folders, PostgreSQL databases named
@@ -12,6 +13,7 @@ import contextlib
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -74,7 +76,22 @@ def verdict(ok: bool) -> str:
 # The machine
 
 
-def machine_info() -> dict[str, str]:
+def _git(*args: str) -> str:
+    """What ``git <args>`` prints about this checkout. Read-only: GIT_OPTIONAL_LOCKS=0 keeps
+    ``git status`` from touching the index."""
+    return subprocess.run(
+        ["git", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+    ).stdout.strip()
+
+
+def machine_info(commit_label: str = "", postgres: bool = True) -> dict[str, str]:
+    """The machine, Python, PostgreSQL (unless ``postgres`` is false), date and commit
+    (``commit_label`` instead of this checkout's, when given)."""
     model = "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -83,45 +100,32 @@ def machine_info() -> dict[str, str]:
                 break
     commit, dirty = "unknown", ""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        # Read-only: GIT_OPTIONAL_LOCKS=0 keeps ``git status`` from touching the index.
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
-        ).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        status = _git("status", "--porcelain", "--untracked-files=no")
         dirty = " (+ uncommitted changes)" if status else ""
-    pg = "unknown"
-    with contextlib.suppress(Exception):
-        import psycopg
+    info = {"nproc": str(os.cpu_count()), "cpu": model, "python": platform.python_version()}
+    if postgres:
+        info["postgresql"] = "unknown"
+        with contextlib.suppress(Exception):
+            import psycopg
 
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            pg = str(conn.execute("SHOW server_version").fetchone()[0])
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": model,
-        "python": platform.python_version(),
-        "postgresql": pg,
-        "platform": platform.platform(),
-        "date": datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "commit": commit + dirty,
-    }
+            with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+                info["postgresql"] = str(conn.execute("SHOW server_version").fetchone()[0])
+    info["platform"] = platform.platform()
+    info["date"] = datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    info["commit"] = commit_label or commit + dirty
+    return info
+
+
+def print_info(title: str, info: dict[str, str]) -> None:
+    say(f"== {title}")
+    for key, value in info.items():
+        say(f"   {key:<11} {value}")
 
 
 def print_machine(title: str) -> dict[str, str]:
     info = machine_info()
-    say(f"== {title}")
-    for key, value in info.items():
-        say(f"   {key:<11} {value}")
+    print_info(title, info)
     say(f"   {'command':<11} {' '.join([Path(sys.executable).name, *sys.argv])}")
     return info
 
@@ -236,10 +240,12 @@ class CpuMeter:
         return out
 
 
-def wait_until_quiet(limit: float, threshold: float = 0.3, sample: float = 5.0) -> float:
+def wait_until_quiet(
+    limit: float, threshold: float = 0.3, sample: float = 5.0, indent: str = "   "
+) -> float:
     """Wait up to ``limit`` seconds until the machine uses less than ``threshold`` cores over
     ``sample`` seconds (other people's benchmarks share these 2 cores); returns the last
-    figure measured."""
+    figure measured. Each wait is reported on a line starting with ``indent``."""
     deadline = time.monotonic() + limit
     while True:
         before = machine_busy_seconds()
@@ -247,7 +253,7 @@ def wait_until_quiet(limit: float, threshold: float = 0.3, sample: float = 5.0) 
         busy = (machine_busy_seconds() - before) / sample
         if busy < threshold or time.monotonic() >= deadline:
             return busy
-        say(f"   waiting for a quiet machine: {busy:.2f} cores busy")
+        say(f"{indent}waiting for a quiet machine: {busy:.2f} cores busy")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,7 +345,77 @@ def run_trubka(*args: str, env: dict[str, str], cwd: Path, timeout: float = 600)
     return done.stdout
 
 
-def wait_for_http(url: str, processes: list[subprocess.Popen[bytes]], timeout: float = 90) -> None:
+def spawn_web(
+    cleanup: Cleanup, port: int, processes: int, *, env: dict[str, str], cwd: Path, log: Path
+) -> subprocess.Popen[bytes]:
+    """``trubka web`` with ``processes`` processes on 127.0.0.1:``port`` (not yet answering)."""
+    return spawn(
+        cleanup,
+        [
+            *trubka_command(),
+            "web",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--processes",
+            str(processes),
+        ],
+        env=env,
+        cwd=cwd,
+        log=log,
+    )
+
+
+def health_url(port: int) -> str:
+    return f"http://{HOST}:{port}/healthz"
+
+
+def migrate(env: dict[str, str], cwd: Path, timeout: float = 600) -> None:
+    run_trubka("migrate", "--no-input", "-v", "0", env=env, cwd=cwd, timeout=timeout)
+
+
+def add_integration(
+    base_url: str,
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    app_id: int = 900,
+    zone: str = "Europe/Moscow",
+    timeout: float = 600,
+) -> str:
+    """Connect UIS account ``app_id`` offline (``--skip-key-check``) for a Trubka reached at
+    ``base_url``; returns the notification URL it prints."""
+    out = run_trubka(
+        "integration",
+        "add",
+        "--app-id",
+        str(app_id),
+        "--skip-key-check",
+        "--name",
+        "Bench",
+        "--timezone",
+        zone,
+        "--base-url",
+        base_url,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )
+    found = re.search(r"Notification URL: (\S+)", out)
+    if not found:
+        raise RuntimeError(f"no notification URL in {out!r}")
+    return found.group(1)
+
+
+def wait_for_http(
+    url: str,
+    processes: list[subprocess.Popen[bytes]],
+    timeout: float = 90,
+    status: int | None = None,
+) -> None:
+    """Wait until ``url`` answers (with ``status``, when given); fails early when one of
+    ``processes`` exits."""
     import httpx
 
     deadline = time.monotonic() + timeout
@@ -349,8 +425,9 @@ def wait_for_http(url: str, processes: list[subprocess.Popen[bytes]], timeout: f
                 if process.poll() is not None:
                     raise RuntimeError(f"a server process exited early ({process.returncode})")
             with contextlib.suppress(httpx.HTTPError):
-                http.get(url)
-                return
+                answer = http.get(url)
+                if status is None or answer.status_code == status:
+                    return
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
@@ -360,6 +437,32 @@ def temp_dir(cleanup: Cleanup, prefix: str, keep: bool = False) -> Path:
     if not keep:
         cleanup.add(f"remove {path}", lambda: shutil.rmtree(path, ignore_errors=True))
     return path
+
+
+def show_logs(folder: Path, lines: int) -> None:
+    """The last ``lines`` lines of every ``*.log`` in ``folder`` (after a crash)."""
+    for log in sorted(folder.glob("*.log")):
+        text = log.read_text(errors="replace").splitlines()[-lines:]
+        say(f"--- {log.name} ---")
+        say("\n".join(text))
+
+
+def start_py_spy(
+    pid: int, output: str, *options: str, log: Path | None = None, indent: str = "   "
+) -> subprocess.Popen[bytes] | None:
+    """``py-spy record`` of ``pid`` into ``output`` (format from its suffix: .txt collapsed
+    stacks, .json speedscope, else a flame graph) with further ``options``; its own output
+    goes to ``log`` (or nowhere). None, with a note, when py-spy is not installed."""
+    exe = os.environ.get("PY_SPY") or shutil.which("py-spy")
+    if not exe:
+        say(f"{indent}py-spy not found (set PY_SPY=/path/to/py-spy); profiling skipped")
+        return None
+    fmt = {".txt": "raw", ".json": "speedscope"}.get(Path(output).suffix, "flamegraph")
+    command = [exe, "record", "--pid", str(pid), "--output", output, "--format", fmt, *options]
+    if log is None:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    with log.open("ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
 
 def source_diff(src: Path) -> str:
@@ -432,6 +535,26 @@ def create_database(cleanup: Cleanup, label: str, template: str | None = None) -
         _admin(f'CREATE DATABASE "{name}"')
     cleanup.add(f"drop database {name}", lambda: drop_database(name))
     return name
+
+
+def new_database(
+    cleanup: Cleanup,
+    work: Path,
+    label: str,
+    *,
+    template: str | None = None,
+    sqlite: bool = False,
+) -> tuple[str, str]:
+    """(name, DATABASE_URL) of a fresh database, or of a copy of ``template`` (a name this
+    returned before). PostgreSQL: ``bench_<pid>_<label>``, dropped at cleanup; ``sqlite``:
+    the file ``<label>.sqlite3`` in ``work`` (removed with it), its path as the name."""
+    if sqlite:
+        path = work / f"{label}.sqlite3"
+        if template:
+            shutil.copy(template, path)
+        return str(path), f"sqlite:///{path}"
+    name = create_database(cleanup, label, template=template)
+    return name, db_url(name)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -36,14 +36,11 @@ import contextlib
 import json
 import math
 import os
-import platform
 import queue
 import random
 import re
 import secrets
 import shutil
-import signal
-import socket
 import socketserver
 import sqlite3
 import subprocess
@@ -53,7 +50,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -61,7 +58,28 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    HOST,
+    ROOT,
+    Cleanup,
+    add_integration,
+    free_port,
+    machine_busy_seconds,
+    machine_info,
+    migrate,
+    ms,
+    percentile,
+    proc_cpu_seconds,
+    run_trubka,
+    say,
+    spawn,
+    start_py_spy,
+    trubka_command,
+    wait_for_http,
+    wait_until_quiet,
+)
 
 
 def _source_dir(argv: list[str]) -> Path:
@@ -75,7 +93,7 @@ def _source_dir(argv: list[str]) -> Path:
 
 
 SOURCE = _source_dir(sys.argv[1:])
-sys.path.insert(0, str(SOURCE))
+sys.path.insert(0, str(SOURCE))  # after ``common``, which puts this checkout's src/ first
 
 # The simulator renders the guide's templates exactly as UIS fills them; it needs no Django setup.
 from trubka.connector.notifications import HISTORY_BODY  # noqa: E402
@@ -86,83 +104,11 @@ TARGET_BACKGROUND_RATE = 100.0
 APP_ID = 900
 EXTENSION = "101"
 ZONE = "Europe/Moscow"
-HOST = "127.0.0.1"
 NOT_ANSWERED = ["Иванов Иван", "Петрова Мария"]
-
-
-# ---------------------------------------------------------------------------------------------
-# Small helpers
-
-
-def say(text: str = "") -> None:
-    print(text, flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100); NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def ms(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.1f} ms"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def trubka_command() -> list[str]:
-    script = Path(sys.executable).parent / "trubka"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "trubka.cli"]
 
 
 def digits(text: str) -> str:
     return re.sub(r"\D", "", text or "")
-
-
-def machine_info(commit_label: str = "") -> dict[str, str]:
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    commit = "unknown"
-    dirty = ""
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        # Read-only: GIT_OPTIONAL_LOCKS=0 keeps ``git status`` from refreshing the index.
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
-        ).stdout.strip()
-        dirty = " (+ uncommitted changes)" if status else ""
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": model,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "date": datetime.now(UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "commit": commit_label or commit + dirty,
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,40 +123,21 @@ class Server:
     workers: int
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
+    cleanup: Cleanup = field(default_factory=Cleanup)  # stops the processes
 
     @property
     def base(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def run(self, *args: str, stdin: str | None = None) -> str:
-        done = subprocess.run(
-            [*trubka_command(), *args],
-            env=self.env,
-            cwd=self.data_dir,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"trubka {' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
-            )
-        return done.stdout
+    def run(self, *args: str) -> str:
+        return run_trubka(*args, env=self.env, cwd=self.data_dir, timeout=300)
 
     def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = self.data_dir / f"{name}.log"
         self.logs.append(log)
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [*trubka_command(), *args],
-                env=self.env,
-                cwd=self.data_dir,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = spawn(
+            self.cleanup, [*trubka_command(), *args], env=self.env, cwd=self.data_dir, log=log
+        )
         self.processes.append(process)
         return process
 
@@ -218,34 +145,14 @@ class Server:
         self.spawn("serve", "serve", "--host", HOST, "--port", str(self.port))
         for n in range(self.workers):
             self.spawn(f"worker-{n + 1}", "worker")
-        deadline = time.monotonic() + 90
-        with httpx.Client(timeout=2) as http:
-            while time.monotonic() < deadline:
-                for process in self.processes:
-                    if process.poll() is not None:
-                        raise RuntimeError(f"a server process exited early ({process.returncode})")
-                with contextlib.suppress(httpx.HTTPError):
-                    if http.get(self.base + "/accounts/login/").status_code == 200:
-                        return
-                time.sleep(0.2)
-        raise RuntimeError("trubka serve did not answer within 90 s")
+        wait_for_http(self.base + "/accounts/login/", self.processes, timeout=90, status=200)
 
     @property
     def serve_pid(self) -> int | None:
         return self.processes[0].pid if self.processes else None
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                process.wait(timeout=5)
+        self.cleanup.run()
 
     def log_tail(self, lines: int = 40) -> str:
         out = []
@@ -259,7 +166,7 @@ class Server:
 
 def prepare(server: Server, password: str) -> str:
     """Migrate, create the employee with extension 101, connect UIS; returns the webhook URL."""
-    server.run("migrate", "--no-input", "-v", "0")
+    migrate(server.env, server.data_dir, timeout=300)
     code = (
         "import os\n"
         "from trubka.staff.models import Employee\n"
@@ -271,23 +178,9 @@ def prepare(server: Server, password: str) -> str:
         server.run("shell", "-c", code)
     finally:
         del server.env["BENCH_PW"]
-    out = server.run(
-        "integration",
-        "add",
-        "--app-id",
-        str(APP_ID),
-        "--skip-key-check",
-        "--name",
-        "Bench",
-        "--timezone",
-        ZONE,
-        "--base-url",
-        server.base,
+    return add_integration(
+        server.base, env=server.env, cwd=server.data_dir, app_id=APP_ID, zone=ZONE, timeout=300
     )
-    found = re.search(r"Notification URL: (\S+)", out)
-    if not found:
-        raise RuntimeError(f"no notification URL in: {out!r}")
-    return found.group(1)
 
 
 def login(base: str, password: str) -> httpx.Client:
@@ -636,69 +529,8 @@ def queue_report(db: Path, ring_call_ids: set[str]) -> dict[str, Any]:
     return out
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used so far (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all processes on the machine have used (Linux /proc/stat, all cores)."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except OSError:
-        return math.nan
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_until_quiet(limit: float, threshold: float = 0.2, sample: float = 5.0) -> float:
-    """Wait (up to ``limit`` seconds) until the other processes on the machine use less than
-    ``threshold`` cores over ``sample`` seconds; returns the last measured figure."""
-    deadline = time.monotonic() + limit
-    while True:
-        before = machine_busy_seconds()
-        time.sleep(sample)
-        busy = (machine_busy_seconds() - before) / sample
-        if busy < threshold or time.monotonic() >= deadline:
-            return busy
-        say(f"  waiting for a quiet machine: {busy:.2f} cores busy")
-
-
 def own_cpu_seconds() -> float:
     return time.process_time()
-
-
-def run_py_spy(pid: int, output: str, seconds: int) -> subprocess.Popen[bytes] | None:
-    exe = os.environ.get("PY_SPY") or shutil.which("py-spy")
-    if not exe:
-        say("py-spy not found (set PY_SPY=/path/to/py-spy); profiling skipped")
-        return None
-    fmt = {".txt": "raw", ".json": "speedscope"}.get(Path(output).suffix, "flamegraph")
-    return subprocess.Popen(
-        [
-            exe,
-            "record",
-            "--pid",
-            str(pid),
-            "--duration",
-            str(seconds),
-            "--output",
-            output,
-            "--format",
-            fmt,
-            "--rate",
-            "200",
-            "--threads",
-            "--idle",
-            "--nonblocking",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -815,9 +647,9 @@ def main(argv: list[str] | None = None) -> int:
         redis.Redis.from_url(args.redis, socket_timeout=3).ping()
 
     if args.wait_quiet > 0:
-        busy = wait_until_quiet(args.wait_quiet)
+        busy = wait_until_quiet(args.wait_quiet, threshold=0.2, indent="  ")
         say(f"  machine busy before the start: {busy:.2f} cores")
-    info = machine_info(args.commit)
+    info = machine_info(args.commit, postgres=False)
     data_dir = Path(tempfile.mkdtemp(prefix="trubka-bench-"))
     env = {
         k: v
@@ -915,17 +747,30 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.py_spy and server.serve_pid:
             seconds = int(args.rings * sum(spacing) / 2) + 5
-            profiler = run_py_spy(server.serve_pid, args.py_spy, seconds)
+            profiler = start_py_spy(
+                server.serve_pid,
+                args.py_spy,
+                "--duration",
+                str(seconds),
+                "--rate",
+                "200",
+                "--threads",
+                "--idle",
+                "--nonblocking",
+                indent="",
+            )
 
         server_pids = [p.pid for p in server.processes]
-        cpu_before = [cpu_seconds(pid) for pid in server_pids]
+        cpu_before = [proc_cpu_seconds(pid) for pid in server_pids]
         own_before = own_cpu_seconds()
         machine_before = machine_busy_seconds()
         load_before = os.getloadavg()[0]
         window_start = time.perf_counter()
         rings = send_rings(url, reader, args.rings, spacing, rng)
         window_end = time.perf_counter()
-        cpu_used = [cpu_seconds(pid) - b for pid, b in zip(server_pids, cpu_before, strict=True)]
+        cpu_used = [
+            proc_cpu_seconds(pid) - b for pid, b in zip(server_pids, cpu_before, strict=True)
+        ]
         own_used = own_cpu_seconds() - own_before
         machine_used = machine_busy_seconds() - machine_before
         deadline = window_end + args.popup_timeout
@@ -970,24 +815,24 @@ def main(argv: list[str] | None = None) -> int:
             f"over {window_end - window_start:.1f} s)"
         )
         say(
-            f"  p50 {ms(percentile(latencies, 50))}   p95 {ms(p95)}   "
-            f"p99 {ms(percentile(latencies + [math.inf] * missed, 99))}   "
-            f"max {ms(max(latencies) if latencies else math.nan)}"
+            f"  p50 {ms(percentile(latencies, 50), 1)}   p95 {ms(p95, 1)}   "
+            f"p99 {ms(percentile(latencies + [math.inf] * missed, 99), 1)}   "
+            f"max {ms(max(latencies) if latencies else math.nan, 1)}"
         )
         say(
             f"  missed popups: {missed}   rings not accepted: {rejected}   "
             f"stray rings: {reader.stray_rings}   stream reconnects: {reader.reconnects}"
         )
         say(
-            f"Webhook accept, rings:      p50 {ms(percentile(accept, 50))}   "
-            f"p99 {ms(percentile(accept, 99))}"
+            f"Webhook accept, rings:      p50 {ms(percentile(accept, 50), 1)}   "
+            f"p99 {ms(percentile(accept, 99), 1)}"
         )
         if background is not None:
             say(
-                f"Webhook accept, background: p50 {ms(percentile(bg_accept, 50))}   "
-                f"p99 {ms(percentile(bg_accept, 99))}   "
+                f"Webhook accept, background: p50 {ms(percentile(bg_accept, 50), 1)}   "
+                f"p99 {ms(percentile(bg_accept, 99), 1)}   "
                 f"(sent {bg_sent}, not 200: {bg_errors}, "
-                f"send lateness p99 {ms(percentile(bg_late, 99))})"
+                f"send lateness p99 {ms(percentile(bg_late, 99), 1)})"
             )
             say(
                 f"Background rate achieved during the rings: {bg_rate:.1f}/s "
@@ -1018,8 +863,8 @@ def main(argv: list[str] | None = None) -> int:
         say("Queue wait (received → processed) by kind:")
         for kind, lags in sorted(queue_info["wait_ms"].items()):
             say(
-                f"  {kind:<18} p50 {ms(percentile(lags, 50)):>10}   "
-                f"p95 {ms(percentile(lags, 95)):>10}   max {ms(max(lags)):>10}   "
+                f"  {kind:<18} p50 {ms(percentile(lags, 50), 1):>10}   "
+                f"p95 {ms(percentile(lags, 95), 1):>10}   max {ms(max(lags), 1):>10}   "
                 f"({len(lags)} processed)"
             )
         say(
@@ -1037,7 +882,7 @@ def main(argv: list[str] | None = None) -> int:
         say("Target                                              measured        verdict")
         say(
             f"  ring-to-popup p95 <= {TARGET_P95_MS:.0f} ms under "
-            f"{TARGET_BACKGROUND_RATE:.0f} events/s   {ms(p95):<14}  {verdict}"
+            f"{TARGET_BACKGROUND_RATE:.0f} events/s   {ms(p95, 1):<14}  {verdict}"
             + (
                 ""
                 if under_load

@@ -311,39 +311,18 @@ def main() -> int:
             extra["TRUBKA_DB_CONN_MAX_AGE"] = args.conn_max_age
         redis_url = common.start_redis(cleanup, work)
         extra["REDIS_URL"] = redis_url  # as in a scale-out deployment (private instance)
-        if args.sqlite:
-            real_db = work / "real.sqlite3"
-            real_url = f"sqlite:///{real_db}"
-        else:
-            real_name = common.create_database(cleanup, "real")
-            real_url = common.db_url(real_name)
+        real_db, real_url = common.new_database(cleanup, work, "real", sqlite=args.sqlite)
         env_real = common.trubka_env(work, real_url, **extra)
         if args.settings:
             env_real["DJANGO_SETTINGS_MODULE"] = args.settings
         if args.pythonpath:
             env_real["PYTHONPATH"] = args.pythonpath + os.pathsep + env_real["PYTHONPATH"]
         t0 = time.perf_counter()
-        common.run_trubka("migrate", "--no-input", "-v", "0", env=env_real, cwd=work)
+        common.migrate(env_real, work)
         real_port, base_port = common.free_port(), common.free_port()
-        out = common.run_trubka(
-            "integration",
-            "add",
-            "--app-id",
-            str(APP_ID),
-            "--skip-key-check",
-            "--name",
-            "Bench",
-            "--timezone",
-            ZONE,
-            "--base-url",
-            f"http://{common.HOST}:{real_port}",
-            env=env_real,
-            cwd=work,
+        webhook_url = common.add_integration(
+            f"http://{common.HOST}:{real_port}", env=env_real, cwd=work, app_id=APP_ID, zone=ZONE
         )
-        found = re.search(r"Notification URL: (\S+)", out)
-        if not found:
-            raise RuntimeError(f"no notification URL in {out!r}")
-        webhook_url = found.group(1)
         integration_id = int(
             common.run_trubka(
                 "shell",
@@ -356,13 +335,9 @@ def main() -> int:
             .strip()
             .splitlines()[-1]
         )
-        if args.sqlite:
-            base_db = work / "base.sqlite3"
-            shutil.copy(real_db, base_db)
-            base_url = f"sqlite:///{base_db}"
-        else:
-            base_name = common.create_database(cleanup, "base", template=real_name)
-            base_url = common.db_url(base_name)
+        _, base_url = common.new_database(
+            cleanup, work, "base", template=real_db, sqlite=args.sqlite
+        )
         env_base = dict(env_real)
         env_base.update(
             {
@@ -380,21 +355,8 @@ def main() -> int:
         servers: dict[str, subprocess.Popen[bytes]] = {}
         urls = {"real": webhook_url, "baseline": f"http://{common.HOST}:{base_port}/insert"}
         if args.only in ("both", "real"):
-            servers["real"] = common.spawn(
-                cleanup,
-                [
-                    *common.trubka_command(),
-                    "web",
-                    "--host",
-                    common.HOST,
-                    "--port",
-                    str(real_port),
-                    "--processes",
-                    str(args.processes),
-                ],
-                env=env_real,
-                cwd=work,
-                log=work / "real.log",
+            servers["real"] = common.spawn_web(
+                cleanup, real_port, args.processes, env=env_real, cwd=work, log=work / "real.log"
             )
         if args.only in ("both", "baseline"):
             servers["baseline"] = common.spawn(
@@ -424,7 +386,7 @@ def main() -> int:
             )
         for name, process in servers.items():
             port = real_port if name == "real" else base_port
-            common.wait_for_http(f"http://{common.HOST}:{port}/healthz", [process])
+            common.wait_for_http(common.health_url(port), [process])
         time.sleep(1.0)  # let every worker process finish importing
 
         def count_rows(name: str) -> int:
@@ -584,9 +546,7 @@ def main() -> int:
             results["paced"] = [paced]
 
         say("")
-        say("== Results")
-        for key, value in info.items():
-            say(f"   {key:<11} {value}")
+        common.print_info("Results", info)
         agg = {}
         for name in order:
             runs = results[name]
@@ -668,10 +628,7 @@ def main() -> int:
         )
     except Exception:
         if "work" in locals():
-            for log in sorted(work.glob("*.log")):
-                text = log.read_text(errors="replace").splitlines()[-30:]
-                say(f"--- {log.name} ---")
-                say("\n".join(text))
+            common.show_logs(work, 30)
         raise
     finally:
         cleanup.run()
@@ -680,37 +637,20 @@ def main() -> int:
 
 def start_py_spy(pid: int, output: str, seconds: int, work: Path):  # type: ignore[no-untyped-def]
     """py-spy on the busiest child (a uvicorn worker process) of ``pid``."""
-    import shutil
-    import subprocess
-
     import common
 
-    exe = os.environ.get("PY_SPY") or shutil.which("py-spy")
-    if not exe:
-        common.say("   py-spy not found (set PY_SPY=/path/to/py-spy); profiling skipped")
-        return None
     children = [p for p in common.tree_pids(pid) if p != pid]
     target = max(children, key=common.proc_cpu_seconds) if children else pid
-    fmt = {".txt": "raw", ".json": "speedscope"}.get(Path(output).suffix, "flamegraph")
-    return subprocess.Popen(
-        [
-            exe,
-            "record",
-            "--pid",
-            str(target),
-            "--duration",
-            str(seconds),
-            "--output",
-            output,
-            "--format",
-            fmt,
-            "--rate",
-            "250",
-            "--gil",
-            "--nonblocking",
-        ],  # GIL holder: Python CPU
-        stdout=(work / "py-spy.log").open("ab"),
-        stderr=subprocess.STDOUT,
+    return common.start_py_spy(
+        target,
+        output,
+        "--duration",
+        str(seconds),
+        "--rate",
+        "250",
+        "--gil",  # GIL holder: Python CPU
+        "--nonblocking",
+        log=work / "py-spy.log",
     )
 
 

@@ -286,57 +286,25 @@ def main() -> int:
     try:
         work = common.temp_dir(cleanup, "bench-worker-")
         redis_url = common.start_redis(cleanup, work)
-        tmpl = common.create_database(cleanup, "wtmpl")
-        tmpl_url = common.db_url(tmpl)
+        tmpl, tmpl_url = common.new_database(cleanup, work, "wtmpl")
         env = common.trubka_env(
             work, tmpl_url, src=src, REDIS_URL=redis_url, TRUBKA_RECORDING_ARCHIVE="false"
         )
         t0 = time.perf_counter()
-        common.run_trubka("migrate", "--no-input", "-v", "0", env=env, cwd=work)
+        common.migrate(env, work)
         known = [f"+7 9{rng.randrange(10**9):09d}" for _ in range(1000)]
         unknown = [f"79{rng.randrange(10**9):09d}" for _ in range(600)]
         code = f"PHONES = {json.dumps(known)}\n" + SETUP_CODE
         common.run_trubka("shell", "-c", code, env=env, cwd=work)
         port = common.free_port()
-        out = common.run_trubka(
-            "integration",
-            "add",
-            "--app-id",
-            str(APP_ID),
-            "--skip-key-check",
-            "--name",
-            "Bench",
-            "--timezone",
-            ZONE,
-            "--base-url",
-            f"http://{common.HOST}:{port}",
-            env=env,
-            cwd=work,
+        url = common.add_integration(
+            f"http://{common.HOST}:{port}", env=env, cwd=work, app_id=APP_ID, zone=ZONE
         )
-        found = re.search(r"Notification URL: (\S+)", out)
-        if not found:
-            raise RuntimeError(f"no notification URL in {out!r}")
-        url = found.group(1)
         # UIS writes contact_phone_number as digits with the country code.
         calls = plan_calls(args.calls, rng, [re.sub(r"\D", "", k) for k in known], unknown)
         bodies = bodies_in_order(calls)
-        web = common.spawn(
-            cleanup,
-            [
-                *common.trubka_command(),
-                "web",
-                "--host",
-                common.HOST,
-                "--port",
-                str(port),
-                "--processes",
-                "2",
-            ],
-            env=env,
-            cwd=work,
-            log=work / "web.log",
-        )
-        common.wait_for_http(f"http://{common.HOST}:{port}/healthz", [web])
+        web = common.spawn_web(cleanup, port, 2, env=env, cwd=work, log=work / "web.log")
+        common.wait_for_http(common.health_url(port), [web])
         t1 = time.perf_counter()
         answers = post_all(url, bodies)
         post_s = time.perf_counter() - t1
@@ -354,8 +322,7 @@ def main() -> int:
 
         base_rate = None
         for n in args.workers:
-            name = common.create_database(cleanup, f"w{n}", template=tmpl)
-            db = common.db_url(name)
+            name, db = common.new_database(cleanup, work, f"w{n}", template=tmpl)
             wenv = dict(env, DATABASE_URL=db)
             if args.wait_quiet > 0:
                 busy = common.wait_until_quiet(args.wait_quiet)
@@ -383,7 +350,16 @@ def main() -> int:
             spy = None
             if args.py_spy and not runs:
                 time.sleep(1.5)  # past the imports
-                spy = start_py_spy(pids[0], args.py_spy, work)
+                # --idle: wall time, the waits on PostgreSQL too.
+                spy = common.start_py_spy(
+                    pids[0],
+                    args.py_spy,
+                    "--rate",
+                    "250",
+                    "--idle",
+                    "--nonblocking",
+                    log=work / "py-spy.log",
+                )
             deadline = start + args.timeout
             left = len(bodies)
             progress_at, last_left = time.perf_counter(), left
@@ -468,8 +444,8 @@ def main() -> int:
         counted = None
         if args.count_queries:
             # One worker in this benchmark's own process tree, counting SQL per event.
-            name = common.create_database(cleanup, "wq", template=tmpl)
-            qenv = dict(env, DATABASE_URL=common.db_url(name))
+            name, db = common.new_database(cleanup, work, "wq", template=tmpl)
+            qenv = dict(env, DATABASE_URL=db)
             out = common.run_trubka(
                 "shell", "-c", f"LIMIT = {args.count_queries}\n" + COUNT_CODE, env=qenv, cwd=work
             )
@@ -488,9 +464,7 @@ def main() -> int:
             common.drop_database(name)
 
         say("")
-        say("== Results")
-        for key, value in info.items():
-            say(f"   {key:<11} {value}")
+        common.print_info("Results", info)
         say(
             f"   {'workers':>7} {'events/s':>9} {'speed-up':>9} {'efficiency':>10} "
             f"{'workers CPU':>11} {'PG CPU':>7} {'idle':>5} {'once':>5}"
@@ -531,43 +505,11 @@ def main() -> int:
         )
     except Exception:
         if "work" in locals():
-            for log in sorted(work.glob("*.log")):
-                text = log.read_text(errors="replace").splitlines()[-20:]
-                say(f"--- {log.name} ---")
-                say("\n".join(text))
+            common.show_logs(work, 20)
         raise
     finally:
         cleanup.run()
     return 0
-
-
-def start_py_spy(pid: int, output: str, work: Path):  # type: ignore[no-untyped-def]
-    import shutil
-    import subprocess
-
-    exe = os.environ.get("PY_SPY") or shutil.which("py-spy")
-    if not exe:
-        say("   py-spy not found (set PY_SPY=/path/to/py-spy); profiling skipped")
-        return None
-    fmt = {".txt": "raw", ".json": "speedscope"}.get(Path(output).suffix, "flamegraph")
-    return subprocess.Popen(
-        [
-            exe,
-            "record",
-            "--pid",
-            str(pid),
-            "--output",
-            output,
-            "--format",
-            fmt,
-            "--rate",
-            "250",
-            "--idle",
-            "--nonblocking",
-        ],  # wall time: waits on PostgreSQL too
-        stdout=(work / "py-spy.log").open("ab"),
-        stderr=subprocess.STDOUT,
-    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ Then, as UIS does, every notification not answered 200 is sent again until it is
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import threading
 import time
@@ -33,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from desk_script import EMPLOYEE_EXTENSIONS, generate, verify
-from harness import Answer, Stack, Verdict, post_one, postgres_problem, say
+from harness import Answer, Stack, open_drill, post_one, say
 
 APP_ID = 9103
 
@@ -50,25 +49,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=90, help="bound on draining, s")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    problem = postgres_problem()
-    if problem:
-        say(f"FAIL db_outage: {problem}")
-        return 2
-    seed = args.seed if args.seed is not None else random.randrange(10**6)
-    say(
-        f"== db_outage (seed {seed}, {args.rate:.0f}/s, outage {args.outage:.0f} s, "
-        f"TRUBKA_DB_CONN_MAX_AGE={args.conn_max_age})"
+    settings = (
+        f"{args.rate:.0f}/s, outage {args.outage:.0f} s, TRUBKA_DB_CONN_MAX_AGE={args.conn_max_age}"
     )
-    rng = random.Random(seed)
-    verdict = Verdict("db_outage")
+    opened = open_drill("db_outage", args.seed, settings)
+    if opened is None:
+        return 2
+    rng, verdict = opened
     stack = Stack(
         "outage",
         TRUBKA_CLAIM_LEASE_SECONDS="15",
         TRUBKA_DB_CONN_MAX_AGE=args.conn_max_age,
     )
-    try:
-        stack.create()
-        stack.add_employees(EMPLOYEE_EXTENSIONS)
+    with stack.guarded(verdict):
         total = int(args.rate * (args.before + args.outage + args.after))
         script = generate(
             rng,
@@ -79,9 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             known=20,
             duplicate_share=0.05,
         )
-        say(f"  script: {script.figures()}")
-        stack.add_contacts([(f"Известный{i}", t) for i, t in enumerate(script.known.values())])
-        url = stack.start_web() + stack.add_integration(APP_ID)
+        url = stack.open_desk(APP_ID, EMPLOYEE_EXTENSIONS, script)
         stack.start_worker("worker-1")
 
         answers: list[Answer | None] = [None] * len(script.sequence)
@@ -204,13 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             verdict.check(proc.poll() is None, f"{key} lived through the outage")
         drained, seconds = stack.wait_drained(args.timeout, script.distinct)
         verdict.check(drained, f"queue drained after the resends (waited {seconds:.1f} s)")
-        code = stack.stop("worker-1")
-        verdict.check(code == 0, f"worker-1 stopped cleanly on SIGTERM (exit {code})")
+        stack.stop_checked(["worker-1"], verdict)
         verify(stack, script, verdict, sent_ok=False, merge_strict=False)
-    except Exception as exc:
-        verdict.check(False, f"the drill crashed: {type(exc).__name__}: {exc}")
-    finally:
-        stack.close(keep_logs_on=bool(verdict.problems))
     return verdict.finish()
 
 

@@ -15,6 +15,7 @@ import ctypes
 import json
 import os
 import queue
+import random
 import shutil
 import signal
 import socket
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,19 @@ def postgres_problem() -> str | None:
     except Exception as exc:
         return f"PostgreSQL at {ADMIN_URL} is not reachable: {exc}"
     return None
+
+
+def open_drill(name: str, seed: int | None, settings: str) -> tuple[random.Random, Verdict] | None:
+    """A drill's start: picks the seed (``seed``, or a random one), prints the header
+    ``== <name> (seed N, <settings>)``, returns the random generator and the verdict. None,
+    after printing ``FAIL <name>`` and why, when PostgreSQL cannot be used (exit with 2)."""
+    problem = postgres_problem()
+    if problem:
+        say(f"FAIL {name}: {problem}")
+        return None
+    seed = seed if seed is not None else random.randrange(10**6)
+    say(f"== {name} (seed {seed}, {settings})")
+    return random.Random(seed), Verdict(name)
 
 
 def admin_sql(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -166,6 +180,17 @@ class Stack:
             " phones=[('mobile', phone)])\n"
         )
 
+    def open_desk(self, app_id: int, employees: Iterable[str], script: Any) -> str:
+        """The usual desk for a ``desk_script.Script``: the database migrated, an employee per
+        extension in ``employees``, the script's figures printed, its known numbers as
+        clients, ``trubka web`` started and UIS account ``app_id`` connected. Returns the
+        full webhook URL."""
+        self.create()
+        self.add_employees(employees)
+        say(f"  script: {script.figures()}")
+        self.add_contacts([(f"Известный{i}", t) for i, t in enumerate(script.known.values())])
+        return self.start_web() + self.add_integration(app_id)
+
     # --- processes ------------------------------------------------------------------------
 
     def _start(self, key: str, args: Sequence[str], **env: str) -> subprocess.Popen[bytes]:
@@ -213,6 +238,24 @@ class Stack:
             proc.kill()
             return proc.wait(10)
 
+    def alive_check(self, keys: Sequence[str]) -> Callable[[], None]:
+        """For ``wait_drained(alive=…)``: raises when a process in ``keys`` has exited (the
+        sequence is read at each call, so a list the drill updates stays current)."""
+
+        def alive() -> None:
+            for key in keys:
+                proc = self.processes[key]
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{key} exited with {proc.returncode}")
+
+        return alive
+
+    def stop_checked(self, keys: Iterable[str], verdict: Verdict) -> None:
+        """SIGTERM each process in ``keys``; the verdict wants a clean exit."""
+        for key in keys:
+            code = self.stop(key)
+            verdict.check(code == 0, f"{key} stopped cleanly on SIGTERM (exit {code})")
+
     def kill9(self, key: str) -> None:
         proc = self.processes[key]
         os.kill(proc.pid, signal.SIGKILL)
@@ -223,6 +266,17 @@ class Stack:
         if log is None or not log.exists():
             return ""
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+    @contextlib.contextmanager
+    def guarded(self, verdict: Verdict, *, show_logs: bool = True) -> Iterator[None]:
+        """The drill's body: a crash becomes a failed check, and the stack is closed in any
+        case (with the logs' last lines when a check failed and ``show_logs``)."""
+        try:
+            yield
+        except Exception as exc:
+            verdict.check(False, f"the drill crashed: {type(exc).__name__}: {exc}")
+        finally:
+            self.close(keep_logs_on=show_logs and bool(verdict.problems))
 
     def close(self, keep_logs_on: bool = False) -> None:
         for key in list(self.processes):

@@ -17,12 +17,11 @@ one call record per call, one card per unknown number, one missed-call ticket pe
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
 
 from desk_script import EMPLOYEE_EXTENSIONS, generate, verify
-from harness import STALL_SECONDS, Stack, Verdict, post_all, postgres_problem, say
+from harness import STALL_SECONDS, Stack, open_drill, post_all, say
 
 APP_ID = 9101
 
@@ -50,18 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=180, help="bound on draining, s")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    problem = postgres_problem()
-    if problem:
-        say(f"FAIL kill9_worker: {problem}")
+    opened = open_drill("kill9_worker", args.seed, f"lease {args.lease} s, {args.kills} kill(s)")
+    if opened is None:
         return 2
-    seed = args.seed if args.seed is not None else random.randrange(10**6)
-    say(f"== kill9_worker (seed {seed}, lease {args.lease} s, {args.kills} kill(s))")
-    rng = random.Random(seed)
-    verdict = Verdict("kill9_worker")
+    rng, verdict = opened
     stack = Stack("kill9", TRUBKA_CLAIM_LEASE_SECONDS=str(args.lease))
-    try:
-        stack.create()
-        stack.add_employees(EMPLOYEE_EXTENSIONS)
+    with stack.guarded(verdict):
         script = generate(
             rng,
             app_id=APP_ID,
@@ -70,9 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             numbers=args.numbers,
             duplicate_share=0.05,
         )
-        say(f"  script: {script.figures()}")
-        stack.add_contacts([(f"Известный{i}", t) for i, t in enumerate(script.known.values())])
-        url = stack.start_web() + stack.add_integration(APP_ID)
+        url = stack.open_desk(APP_ID, EMPLOYEE_EXTENSIONS, script)
         started = time.monotonic()
         answers = post_all(url, script.sequence, concurrency=8)
         seconds = time.monotonic() - started
@@ -121,29 +112,16 @@ def main(argv: list[str] | None = None) -> int:
             workers[kill % len(workers)] = replacement
             stack.start_worker(replacement)
         verdict.check(stranded_total > 0, f"a kill left claimed events behind ({stranded_total})")
-
-        def alive() -> None:
-            for key in workers:
-                proc = stack.processes[key]
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{key} exited with {proc.returncode}")
-
         drained, seconds = stack.wait_drained(
-            max(deadline - time.monotonic(), 1), total, alive=alive
+            max(deadline - time.monotonic(), 1), total, alive=stack.alive_check(workers)
         )
         verdict.check(
             drained,
             f"queue drained within {args.timeout:.0f} s of the workers starting "
             f"({time.monotonic() - started:.1f} s, {args.kills} kill(s) included)",
         )
-        for key in workers:
-            code = stack.stop(key)
-            verdict.check(code == 0, f"{key} stopped cleanly on SIGTERM (exit {code})")
+        stack.stop_checked(workers, verdict)
         verify(stack, script, verdict, merge_strict=False)
-    except Exception as exc:
-        verdict.check(False, f"the drill crashed: {type(exc).__name__}: {exc}")
-    finally:
-        stack.close(keep_logs_on=bool(verdict.problems))
     return verdict.finish()
 
 

@@ -16,13 +16,12 @@ compares it with the database and prints every mismatch.
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
 from collections import Counter
 
 from desk_script import EMPLOYEE_EXTENSIONS, generate, verify
-from harness import Stack, Verdict, percentile, post_all, postgres_problem, say
+from harness import Stack, open_drill, percentile, post_all, say
 
 APP_ID = 9104
 
@@ -37,18 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=240, help="bound on draining, s")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    problem = postgres_problem()
-    if problem:
-        say(f"FAIL mixed_10k: {problem}")
+    settings = f"{args.workers} workers, {args.senders} senders"
+    opened = open_drill("mixed_10k", args.seed, settings)
+    if opened is None:
         return 2
-    seed = args.seed if args.seed is not None else random.randrange(10**6)
-    say(f"== mixed_10k (seed {seed}, {args.workers} workers, {args.senders} senders)")
-    rng = random.Random(seed)
-    verdict = Verdict("mixed_10k")
+    rng, verdict = opened
     stack = Stack("mixed")
-    try:
-        stack.create()
-        stack.add_employees(EMPLOYEE_EXTENSIONS)
+    with stack.guarded(verdict, show_logs=False):
         script = generate(
             rng,
             app_id=APP_ID,
@@ -58,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             known=60,
             duplicate_share=0.1,
         )
-        say(f"  script: {script.figures()}")
-        stack.add_contacts([(f"Известный{i}", t) for i, t in enumerate(script.known.values())])
-        url = stack.start_web() + stack.add_integration(APP_ID)
+        url = stack.open_desk(APP_ID, EMPLOYEE_EXTENSIONS, script)
         workers = [f"worker-{n + 1}" for n in range(args.workers)]
         for key in workers:
             stack.start_worker(key)
@@ -76,14 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         not_ok = sum(a.status != 200 for a in answers)
         verdict.check(not not_ok, f"every notification answered 200 ({not_ok} not)")
-
-        def alive() -> None:
-            for key in workers:
-                proc = stack.processes[key]
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{key} exited with {proc.returncode}")
-
-        drained, _ = stack.wait_drained(args.timeout, script.distinct, alive=alive, every=10)
+        drained, _ = stack.wait_drained(
+            args.timeout, script.distinct, alive=stack.alive_check(workers), every=10
+        )
         total_seconds = time.monotonic() - started
         verdict.check(
             drained,
@@ -91,14 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             f"({total_seconds:.1f} s from the first send, "
             f"{script.distinct / total_seconds:.0f} events/s end to end)",
         )
-        for key in workers:
-            code = stack.stop(key)
-            verdict.check(code == 0, f"{key} stopped cleanly on SIGTERM (exit {code})")
+        stack.stop_checked(workers, verdict)
         verify(stack, script, verdict)
-    except Exception as exc:
-        verdict.check(False, f"the drill crashed: {type(exc).__name__}: {exc}")
-    finally:
-        stack.close(keep_logs_on=False)
     return verdict.finish()
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import secrets
 import sys
 import threading
@@ -42,7 +41,7 @@ from datetime import datetime, timedelta
 import httpx
 from desk_script import ZONE, match_key
 from fake_okdesk import FakeOkdesk
-from harness import Stack, Verdict, post_one, postgres_problem, say
+from harness import Stack, open_drill, post_one, say
 
 from trubka.connector.providers.uis.simulate import Call, history, lost, wait
 
@@ -59,14 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=90, help="bound on draining after it")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
-    problem = postgres_problem()
-    if problem:
-        say(f"FAIL target_down: {problem}")
+    opened = open_drill("target_down", args.seed, f"outage {args.outage:.0f} s")
+    if opened is None:
         return 2
-    seed = args.seed if args.seed is not None else random.randrange(10**6)
-    say(f"== target_down (seed {seed}, outage {args.outage:.0f} s)")
-    rng = random.Random(seed)
-    verdict = Verdict("target_down")
+    rng, verdict = opened
     stack = Stack(
         "target",
         TRUBKA_OKDESK_TIMEOUT="2",
