@@ -4,16 +4,16 @@ and the worker's exactly-once rules on the way (``connector/processing.py``)."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import uis_fixtures as uis
+from test_call_processing import wait_for
 from trubka.calls.models import CallPopup, PhoneCall
 from trubka.calls.recordings import ARCHIVE_ACTION
 from trubka.connector import processing
@@ -45,20 +45,6 @@ def archive_job() -> CallEvent:
         dedupe_key=f"{ARCHIVE_ACTION}:{recording}",
         parsed={"recording": str(recording)},
     )
-
-
-def wait_for(condition, timeout: float = 20.0) -> bool:
-    """Poll ``condition`` until it holds or ``timeout`` seconds pass (a SQLite table briefly
-    locked by the worker's write counts as «not yet»)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return True
-        except OperationalError:
-            pass
-        time.sleep(0.05)
-    return False
 
 
 # --- Rings first ------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from django.db import OperationalError, connection
 from django.utils import timezone
 
 import uis_fixtures as uis
+from test_call_processing import wait_for
+from test_live_redis import redis_problem
 from trubka.connector import processing, wakeup
 from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector.processing import Worker, wake_worker
@@ -33,19 +35,6 @@ from trubka.connector.providers.uis.parse import UisNotification, read_body
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 IDLE_SECONDS = 30.0
-
-
-def redis_problem(url: str) -> str | None:
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        return f"no Redis answers at {url} ({exc})"
-    finally:
-        client.close()
-    return None
 
 
 def closed_port() -> int:
@@ -81,15 +70,6 @@ def processed(event: CallEvent) -> bool:
         return CallEvent.objects.get(pk=event.pk).status == EventStatus.PROCESSED
     except OperationalError:  # SQLite: the worker is writing right now
         return False
-
-
-def poll(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def wake_from_another_process(env: dict[str, str], tmp_path: Path) -> None:
@@ -130,13 +110,15 @@ def run_worker_until_woken_from_elsewhere(env: dict[str, str], tmp_path: Path) -
     worker = Worker(idle_seconds=IDLE_SECONDS)
     thread = worker.start_thread()
     try:
-        assert poll(lambda: worker.listener is not None and worker.listener.listening.is_set(), 20)
+        assert wait_for(
+            lambda: worker.listener is not None and worker.listener.listening.is_set(), 20
+        )
         # Idle, with no wake-up pending: from here only a wake-up (or 30 s) starts a drain.
-        assert poll(lambda: worker.idle.is_set() and not processing._wakeup.is_set(), 20)
+        assert wait_for(lambda: worker.idle.is_set() and not processing._wakeup.is_set(), 20)
         event = queue_quietly(account)
         started = time.monotonic()
         wake_from_another_process(env, tmp_path)
-        assert poll(lambda: processed(event), 20), "the ring waited for the idle poll"
+        assert wait_for(lambda: processed(event), 20), "the ring waited for the idle poll"
         return time.monotonic() - started
     finally:
         worker.stop()
@@ -210,8 +192,8 @@ def test_a_worker_whose_wake_up_channel_is_down_still_polls_and_stops(settings, 
         thread = worker.start_thread()
         try:
             event = queue_quietly(account)
-            assert poll(lambda: processed(event), 20)
-            assert poll(lambda: "lost the wake-up channel" in caplog.text, 20)
+            assert wait_for(lambda: processed(event), 20)
+            assert wait_for(lambda: "lost the wake-up channel" in caplog.text, 20)
         finally:
             worker.stop()
             thread.join(timeout=20)
