@@ -15,8 +15,12 @@ from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 from trubka.clients.actions import do_create_company, do_create_contact
 from trubka.clients.models import Contact
 from trubka.connector import processing
-from trubka.connector.gateway import PermanentDeliveryError, TemporaryDeliveryError
-from trubka.connector.gateways.local import LocalDesk, new_client_name
+from trubka.connector.gateways.base import (
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    new_client_name,
+)
+from trubka.connector.gateways.local import LocalDesk
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
 from trubka.connector.processing import (
     Worker,

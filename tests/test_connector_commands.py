@@ -13,7 +13,7 @@ import uis_fixtures as uis
 from fake_uis import FakeUis
 from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 from trubka.clients.models import Contact
-from trubka.connector.gateways.local import new_client_name
+from trubka.connector.gateways.base import new_client_name
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
 from trubka.connector.processing import drain
 from trubka.connector.providers.uis import simulate

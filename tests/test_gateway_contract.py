@@ -17,7 +17,7 @@ from django.utils import timezone
 from trubka.calls.models import CallPopup, PhoneCall
 from trubka.clients.lookup import find_caller
 from trubka.clients.models import Contact
-from trubka.connector.gateway import CallReport, Gateway
+from trubka.connector.gateways.base import CallReport, Gateway
 from trubka.connector.gateways.local import LocalDesk
 from trubka.connector.gateways.okdesk import OkdeskCloud
 from trubka.okdesk_api.models import ApiKey

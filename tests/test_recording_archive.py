@@ -1,7 +1,7 @@
 """Archiving a recording: the provider's audio copied into Trubka's storage, behind the guard.
 
 ``archive_recording`` is what the worker runs for a queued archive job; its failures say
-whether a retry may help (``TemporaryDeliveryError``) or not (``PermanentDeliveryError``).
+whether a retry may help (``TemporaryFailure``) or not (``PermanentFailure``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from trubka.calls.recordings import (
     archive_recording,
     queue_archive,
 )
-from trubka.connector.gateway import PermanentDeliveryError, TemporaryDeliveryError
 from trubka.connector.models import CallEvent, EventStatus
+from trubka.core.jobs import PermanentFailure, TemporaryFailure
 
 
 @pytest.fixture
@@ -166,7 +166,7 @@ def test_archiving_follows_an_allowed_redirect(call, media):
 def test_a_provider_error_that_may_pass_is_temporary(call, media, status):
     broken = linked(call, media.fail("/broken", status))
 
-    with pytest.raises(TemporaryDeliveryError, match=f"HTTP {status}"):
+    with pytest.raises(TemporaryFailure, match=f"HTTP {status}"):
         archive_recording(broken)
 
 
@@ -174,7 +174,7 @@ def test_a_provider_too_slow_to_answer_is_temporary(call, media, monkeypatch):
     monkeypatch.setattr(recordings, "TIMEOUT", httpx.Timeout(0.2))
     slow = linked(call, media.add("/slow.wav", delay=10))
 
-    with pytest.raises(TemporaryDeliveryError):
+    with pytest.raises(TemporaryFailure):
         archive_recording(slow)
 
 
@@ -182,14 +182,14 @@ def test_a_provider_stalling_in_the_middle_of_the_file_is_temporary(call, media,
     monkeypatch.setattr(recordings, "TIMEOUT", httpx.Timeout(0.2))
     stalled = linked(call, media.add("/stalled.wav", stall_after=1000))
 
-    with pytest.raises(TemporaryDeliveryError):
+    with pytest.raises(TemporaryFailure):
         archive_recording(stalled)
 
 
 def test_a_download_past_its_deadline_is_temporary(call, media, monkeypatch):
     monkeypatch.setattr(recordings, "ARCHIVE_DEADLINE_SECONDS", -1.0)
 
-    with pytest.raises(TemporaryDeliveryError):
+    with pytest.raises(TemporaryFailure):
         archive_recording(linked(call, media.add("/r.wav")))
 
 
@@ -197,7 +197,7 @@ def test_a_provider_that_cannot_be_reached_is_temporary(call, media):
     with FakeMedia() as gone:
         url = gone.add("/r.wav")
 
-    with pytest.raises(TemporaryDeliveryError):
+    with pytest.raises(TemporaryFailure):
         archive_recording(linked(call, url))
 
 
@@ -209,12 +209,12 @@ def test_a_host_that_does_not_resolve_is_temporary(call, settings, monkeypatch):
 
     monkeypatch.setattr(recordings, "resolve", no_answer)
 
-    with pytest.raises(TemporaryDeliveryError):
+    with pytest.raises(TemporaryFailure):
         archive_recording(linked(call, "https://app.uiscom.ru/system/media/talk/1/abc/"))
 
 
 def test_an_empty_answer_is_temporary(call, media):
-    with pytest.raises(TemporaryDeliveryError):
+    with pytest.raises(TemporaryFailure):
         archive_recording(linked(call, media.add("/empty.wav", b"")))
 
 
@@ -225,7 +225,7 @@ def test_an_empty_answer_is_temporary(call, media):
 def test_a_link_the_provider_refuses_or_no_longer_has_is_permanent(call, media, status):
     gone = linked(call, media.fail("/gone", status))
 
-    with pytest.raises(PermanentDeliveryError, match=f"HTTP {status}"):
+    with pytest.raises(PermanentFailure, match=f"HTTP {status}"):
         archive_recording(gone)
 
 
@@ -234,7 +234,7 @@ def test_a_link_to_a_host_outside_the_allow_list_is_permanent_and_never_fetched(
 ):
     settings.TRUBKA_RECORDING_HOSTS = "*.uiscom.ru"
 
-    with pytest.raises(PermanentDeliveryError, match="TRUBKA_RECORDING_HOSTS"):
+    with pytest.raises(PermanentFailure, match="TRUBKA_RECORDING_HOSTS"):
         archive_recording(recording)
     assert media.requests == []
 
@@ -244,7 +244,7 @@ def test_a_link_to_a_private_address_is_permanent_when_private_is_not_allowed(
 ):
     settings.TRUBKA_RECORDING_ALLOW_PRIVATE = False
 
-    with pytest.raises(PermanentDeliveryError):
+    with pytest.raises(PermanentFailure):
         archive_recording(recording)
     assert media.requests == []
 
@@ -252,40 +252,40 @@ def test_a_link_to_a_private_address_is_permanent_when_private_is_not_allowed(
 def test_a_redirect_to_a_host_outside_the_allow_list_is_permanent(call, media):
     away = linked(call, media.redirect("/away", "https://evil.example/steal"))
 
-    with pytest.raises(PermanentDeliveryError):
+    with pytest.raises(PermanentFailure):
         archive_recording(away)
 
 
 def test_a_recording_over_the_size_cap_is_permanent(recording, settings):
     settings.TRUBKA_RECORDING_MAX_BYTES = len(WAV) - 1
 
-    with pytest.raises(PermanentDeliveryError):
+    with pytest.raises(PermanentFailure):
         archive_recording(recording)
 
 
 def test_a_recording_growing_past_the_size_cap_without_a_length_is_permanent(call, media, settings):
     settings.TRUBKA_RECORDING_MAX_BYTES = 1000
 
-    with pytest.raises(PermanentDeliveryError):
+    with pytest.raises(PermanentFailure):
         archive_recording(linked(call, media.add("/endless.wav", hide_length=True)))
 
 
 def test_a_page_instead_of_audio_is_permanent(call, media):
     page = linked(call, media.add("/login", b"<html>please log in</html>", "text/html"))
 
-    with pytest.raises(PermanentDeliveryError):
+    with pytest.raises(PermanentFailure):
         archive_recording(page)
 
 
 def test_a_recording_without_a_link_is_permanent(call):
-    with pytest.raises(PermanentDeliveryError):
+    with pytest.raises(PermanentFailure):
         archive_recording(CallRecording.objects.create(call=call))
 
 
 def test_a_failed_archive_stores_nothing(call, media):
     broken = linked(call, media.fail("/broken", 500))
 
-    with pytest.raises(TemporaryDeliveryError):
+    with pytest.raises(TemporaryFailure):
         archive_recording(broken)
 
     broken.refresh_from_db()
@@ -295,7 +295,7 @@ def test_a_failed_archive_stores_nothing(call, media):
 def test_a_failure_never_names_the_link(call, media):
     gone = linked(call, media.fail("/system/media/talk/1/secret-hash/", 404))
 
-    with pytest.raises(PermanentDeliveryError) as failure:
+    with pytest.raises(PermanentFailure) as failure:
         archive_recording(gone)
 
     assert "secret-hash" not in str(failure.value)
@@ -306,9 +306,9 @@ def test_a_failure_never_names_the_link(call, media):
 
 
 def test_a_new_link_queues_one_archive_job(recording):
-    job = queue_archive(recording)
+    assert queue_archive(recording) is True
 
-    assert job is not None
+    job = CallEvent.objects.get()
     assert (job.action, job.parsed, job.status) == (
         ARCHIVE_ACTION,
         {"recording": str(recording.uuid)},
@@ -317,8 +317,8 @@ def test_a_new_link_queues_one_archive_job(recording):
 
 
 def test_the_same_recording_is_queued_once(recording):
-    queue_archive(recording)
-    queue_archive(recording)
+    assert queue_archive(recording) is True
+    assert queue_archive(recording) is False
 
     assert CallEvent.objects.filter(action=ARCHIVE_ACTION).count() == 1
 
@@ -326,7 +326,7 @@ def test_the_same_recording_is_queued_once(recording):
 def test_nothing_is_queued_when_archiving_is_off(recording, settings):
     settings.TRUBKA_RECORDING_ARCHIVE = False
 
-    assert queue_archive(recording) is None
+    assert queue_archive(recording) is False
     assert not CallEvent.objects.exists()
 
 
@@ -337,18 +337,17 @@ def test_archiving_is_on_by_default():
 def test_nothing_is_queued_for_a_recording_already_stored(recording):
     recording.file.save("call.wav", ContentFile(WAV))
 
-    assert queue_archive(recording) is None
+    assert queue_archive(recording) is False
 
 
 def test_nothing_is_queued_for_a_recording_without_a_link(call):
-    assert queue_archive(CallRecording.objects.create(call=call)) is None
+    assert queue_archive(CallRecording.objects.create(call=call)) is False
 
 
 def test_a_queued_job_archives_its_recording(recording):
-    job = queue_archive(recording)
-    assert job is not None
+    assert queue_archive(recording)
 
-    archive_queued(job.parsed)
+    archive_queued(CallEvent.objects.get().parsed)
 
     assert stored_bytes(recording) == WAV
 
@@ -358,5 +357,5 @@ def test_a_queued_job_archives_its_recording(recording):
     [{}, {"recording": "not-a-uuid"}, {"recording": "00000000-0000-0000-0000-000000000000"}],
 )
 def test_a_job_for_a_recording_that_is_gone_is_permanent(db, parsed):
-    with pytest.raises(PermanentDeliveryError):
+    with pytest.raises(PermanentFailure):
         archive_queued(parsed)

@@ -1,9 +1,4 @@
-"""Recording links that arrive with a notification are archived by the worker, through the queue.
-
-These need the hook in ``connector/processing.py`` (``ARCHIVE_ACTION`` and its dispatch) and in
-``connector/gateways/local.py`` (``queue_archive`` for each new recording); until it is wired
-they are skipped.
-"""
+"""Recording links that arrive with a notification are archived by the worker, through the queue."""
 
 from __future__ import annotations
 
@@ -12,14 +7,9 @@ import pytest
 import uis_fixtures as uis
 from fake_media import WAV, FakeMedia
 from trubka.calls.models import CallRecording
-from trubka.connector import processing
+from trubka.calls.recordings import ARCHIVE_ACTION
 from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector.processing import drain
-
-if not hasattr(processing, "ARCHIVE_ACTION"):
-    pytest.skip("processing hook not wired yet", allow_module_level=True)
-
-ARCHIVE_ACTION: str = processing.ARCHIVE_ACTION  # type: ignore[attr-defined]
 
 
 @pytest.fixture

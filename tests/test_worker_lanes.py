@@ -17,7 +17,7 @@ from test_call_processing import wait_for
 from trubka.calls.models import CallPopup, PhoneCall
 from trubka.calls.recordings import ARCHIVE_ACTION
 from trubka.connector import processing
-from trubka.connector.gateway import ClientRef
+from trubka.connector.gateways.base import ClientRef
 from trubka.connector.gateways.local import LocalDesk
 from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector.processing import (
@@ -154,7 +154,7 @@ def test_a_download_in_progress_does_not_hold_up_a_ring(agent, caller, monkeypat
     account = Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
     downloading, finish = threading.Event(), threading.Event()
 
-    def slow_download(event: CallEvent) -> None:
+    def slow_download(payload: object) -> None:
         downloading.set()
         finish.wait(60)
 
@@ -178,11 +178,13 @@ def test_a_download_in_progress_does_not_hold_up_a_ring(agent, caller, monkeypat
 
 def test_draining_everything_still_runs_jobs(account, caller, monkeypatch):
     ran: list[int] = []
-    monkeypatch.setitem(processing.JOBS, ARCHIVE_ACTION, lambda event: ran.append(event.pk))
+    monkeypatch.setitem(
+        processing.JOBS, ARCHIVE_ACTION, lambda payload: ran.append(payload["recording"])
+    )
     job = archive_job()
     queued(account, uis.wait())
     assert drain() == 2
-    assert ran == [job.pk]
+    assert ran == [job.parsed["recording"]]
 
 
 # --- One lookup per ring --------------------------------------------------------------------
@@ -220,7 +222,7 @@ def test_a_ring_from_a_known_caller_looks_the_caller_and_the_employee_up_once(
 
 def test_a_client_ref_for_another_number_is_not_taken_for_the_caller(db, agent, caller):
     """The ref from ensure_client is only trusted for the very number it was made for."""
-    from trubka.connector.gateway import CallReport
+    from trubka.connector.gateways.base import CallReport
 
     desk = LocalDesk()
     stranger = desk.ensure_client("+7 903 555-66-77")  # makes a card for another number
@@ -241,7 +243,7 @@ def test_a_card_made_between_the_look_ahead_and_the_transaction_is_found_not_dou
     """SQLite looks the caller up before the write transaction; a number nobody had then is
     looked up again before a card is made."""
     from trubka.clients.actions import do_create_contact
-    from trubka.connector.gateway import CallReport
+    from trubka.connector.gateways.base import CallReport
 
     desk = LocalDesk()
     number = "+7 903 555-66-77"

@@ -6,3 +6,9 @@ class CallsConfig(AppConfig):
     name = "trubka.calls"
     label = "calls"
     verbose_name = _("Phone calls")
+
+    def ready(self) -> None:
+        from trubka.calls.recordings import ARCHIVE_ACTION, archive_queued
+        from trubka.core import jobs
+
+        jobs.register(ARCHIVE_ACTION, archive_queued)

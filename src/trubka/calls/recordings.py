@@ -52,7 +52,6 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.files import File
 from django.core.handlers.asgi import ASGIRequest
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -60,8 +59,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from trubka.calls.models import CallRecording
-from trubka.connector.gateway import PermanentDeliveryError, TemporaryDeliveryError
-from trubka.connector.models import CallEvent
+from trubka.core import jobs
+from trubka.core.jobs import PermanentFailure, TemporaryFailure
 
 logger = logging.getLogger(__name__)
 
@@ -610,14 +609,14 @@ def archive_recording(recording: CallRecording) -> None:
 
     Sets ``content_type`` and ``archived_at``. The audio is spooled to a temporary file while
     it arrives (never held in memory) and saved to storage only once complete. Raises
-    ``TemporaryDeliveryError`` for what may pass (network trouble, timeouts, HTTP 5xx, 408,
-    429) and ``PermanentDeliveryError`` for what will not (HTTP 4xx, a refused link, too big,
+    ``TemporaryFailure`` for what may pass (network trouble, timeouts, HTTP 5xx, 408,
+    429) and ``PermanentFailure`` for what will not (HTTP 4xx, a refused link, too big,
     not audio). Downloads can take long: call it outside a database transaction.
     """
     if is_stored(recording):
         return
     if not recording.source_url:
-        raise PermanentDeliveryError("the recording has no provider link to archive from")
+        raise PermanentFailure("the recording has no provider link to archive from")
     deadline = time.monotonic() + ARCHIVE_DEADLINE_SECONDS
     try:
         with open_recording(recording.source_url) as upstream:
@@ -635,7 +634,7 @@ def archive_recording(recording: CallRecording) -> None:
                 name = "recording" + extension_for(content_type, recording.source_url)
                 recording.file.save(name, File(spool), save=False)
     except RecordingError as exc:
-        error = TemporaryDeliveryError if exc.temporary else PermanentDeliveryError
+        error = TemporaryFailure if exc.temporary else PermanentFailure
         raise error(f"archiving recording {recording.uuid}: {exc}") from None
     recording.content_type = content_type
     recording.archived_at = timezone.now()
@@ -648,35 +647,27 @@ def archive_queued(parsed: Mapping[str, Any]) -> None:
     try:
         key = uuid.UUID(str(parsed.get("recording", "")))
     except ValueError:
-        raise PermanentDeliveryError("the archive job names no recording") from None
+        raise PermanentFailure("the archive job names no recording") from None
     recording = CallRecording.objects.filter(uuid=key).first()
     if recording is None:
-        raise PermanentDeliveryError(f"the recording {key} no longer exists")
+        raise PermanentFailure(f"the recording {key} no longer exists")
     archive_recording(recording)
 
 
-def queue_archive(recording: CallRecording) -> CallEvent | None:
+def queue_archive(recording: CallRecording) -> bool:
     """Queue the archiving of ``recording`` when ``TRUBKA_RECORDING_ARCHIVE`` is on.
 
-    One job per recording, however often it is asked for (the ``CallEvent.dedupe_key``). The
-    job has no UIS account and no notification body; the worker runs it with
-    ``archive_queued``. Returns the job, or None when there is nothing to archive.
+    One job per recording, however often it is asked for; the worker runs it with
+    ``archive_queued`` (registered in ``CallsConfig.ready``). Returns whether a job was
+    queued now.
     """
     if not settings.TRUBKA_RECORDING_ARCHIVE or not recording.source_url:
-        return None
+        return False
     if is_stored(recording):
-        return None
-    event, created = CallEvent.objects.get_or_create(
-        dedupe_key=f"{ARCHIVE_ACTION}:{recording.uuid}",
-        defaults={
-            "action": ARCHIVE_ACTION,
-            "call_id": recording.call.provider_call_id[:100],
-            "method": "",
-            "parsed": {"recording": str(recording.uuid)},
-        },
+        return False
+    return jobs.enqueue(
+        ARCHIVE_ACTION,
+        {"recording": str(recording.uuid)},
+        key=str(recording.uuid),
+        group=recording.call.provider_call_id,
     )
-    if created:
-        from trubka.connector.processing import wake_worker  # the worker imports this module
-
-        transaction.on_commit(wake_worker)
-    return event

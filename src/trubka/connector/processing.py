@@ -64,8 +64,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from trubka.calls.models import Direction
-from trubka.calls.recordings import ARCHIVE_ACTION, archive_queued
-from trubka.connector.gateway import (
+from trubka.connector.gateways.base import (
     CallReport,
     Gateway,
     PermanentDeliveryError,
@@ -77,6 +76,7 @@ from trubka.connector.models import CallEvent, EventStatus, Integration, Target
 from trubka.connector.providers.uis.parse import UisNotification
 from trubka.connector.wakeup import Listener
 from trubka.connector.wakeup import request_publish as request_wakeup
+from trubka.core import jobs
 from trubka.core.locks import lock_for_transaction
 from trubka.core.phones import normalize_phone
 from trubka.ops.heartbeat import Heartbeat
@@ -205,12 +205,23 @@ HANDLERS: dict[str, Callable[[Gateway, CallEvent, CallReport], None]] = {
 
 
 # Work the worker does that is not a UIS notification: no gateway, and no transaction around
-# it (an archive download can take minutes and must not hold database locks). Queued with no
-# UIS account (``integration`` empty). ARCHIVE_ACTION is deliberately not in KNOWN_ACTIONS:
-# the webhook ignores a notification that claims it.
-JOBS: dict[str, Callable[[CallEvent], None]] = {
-    ARCHIVE_ACTION: lambda event: archive_queued(event.parsed),
-}
+# it (an archive download can take minutes and must not hold database locks). Apps register
+# their jobs in ``trubka.core.jobs`` (``JOBS``); a job is queued with no UIS account
+# (``integration`` empty), its name as the action. Job names are never in KNOWN_ACTIONS: the
+# webhook ignores a notification that claims one.
+JOBS = jobs.REGISTRY
+
+
+def enqueue_job(name: str, payload: dict[str, Any], *, key: str, group: str = "") -> bool:
+    """``trubka.core.jobs``' queue: one ``CallEvent`` per ``name`` and ``key``; the workers
+    are woken once the caller's transaction commits."""
+    _event, created = CallEvent.objects.get_or_create(
+        dedupe_key=f"{name}:{key}",
+        defaults={"action": name, "call_id": group[:100], "method": "", "parsed": payload},
+    )
+    if created:
+        transaction.on_commit(wake_worker)
+    return created
 
 
 @dataclass(frozen=True)
@@ -501,12 +512,14 @@ def _run_job(event_id: int) -> str:
     event = CallEvent.objects.get(pk=event_id)
     if event.status != EventStatus.PENDING:
         return event.status
-    job = JOBS[event.action]
+    job = JOBS.get(event.action)
     try:
-        job(event)
-    except PermanentDeliveryError as exc:
+        if job is None:
+            raise jobs.PermanentFailure(f"no job {event.action!r} is registered")
+        job(event.parsed)
+    except jobs.PermanentFailure as exc:
         return _record_failure(event_id, str(exc), permanent=True)
-    except (TemporaryDeliveryError, DatabaseError) as exc:
+    except (jobs.TemporaryFailure, DatabaseError) as exc:
         return _record_failure(event_id, f"{type(exc).__name__}: {exc}", permanent=False)
     except Exception as exc:
         logger.exception("job %s failed unexpectedly", event_id)

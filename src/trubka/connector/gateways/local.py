@@ -24,16 +24,11 @@ from trubka.calls.popups import push_call_update
 from trubka.calls.recordings import queue_archive
 from trubka.clients.actions import do_create_contact
 from trubka.clients.lookup import CallerMatch, find_caller
-from trubka.connector.gateway import CallReport, ClientRef, TicketRef
+from trubka.connector.gateways.base import CallReport, ClientRef, TicketRef, new_client_name
 from trubka.core.phones import normalize_phone
 from trubka.staff.models import Employee
 from trubka.tickets.actions import do_add_ticket_comment, do_create_ticket
 from trubka.tickets.models import Source, Ticket, TicketType
-
-
-def new_client_name(phone: str) -> str:
-    with translation.override(settings.LANGUAGE_CODE):
-        return _("New client")
 
 
 class LocalDesk:

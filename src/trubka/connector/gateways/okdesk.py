@@ -22,14 +22,14 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from trubka.connector.gateway import (
+from trubka.connector.gateways.base import (
     CallReport,
     ClientRef,
     PermanentDeliveryError,
     TemporaryDeliveryError,
     TicketRef,
+    new_client_name,
 )
-from trubka.connector.gateways.local import new_client_name
 from trubka.core.phones import normalize_phone
 
 logger = logging.getLogger(__name__)

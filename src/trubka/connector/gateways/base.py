@@ -14,17 +14,30 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from trubka.core.jobs import PermanentFailure, TemporaryFailure
+
 
 class DeliveryError(Exception):
     """The help desk did not take the change."""
 
 
-class TemporaryDeliveryError(DeliveryError):
+class TemporaryDeliveryError(DeliveryError, TemporaryFailure):
     """Worth retrying later: network trouble, timeouts, 5xx, rate limits."""
 
 
-class PermanentDeliveryError(DeliveryError):
+class PermanentDeliveryError(DeliveryError, PermanentFailure):
     """Retrying will not help: the desk refuses the request as it is."""
+
+
+def new_client_name(phone: str) -> str:
+    """The last name of the card made for a number nobody has, in the desk's language (the
+    number itself goes into the first name)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("New client")
 
 
 @dataclass(frozen=True)
