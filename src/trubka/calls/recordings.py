@@ -60,6 +60,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trubka.calls.models import CallRecording
 from trubka.core import jobs
+from trubka.core.addresses import parse_ip
 from trubka.core.jobs import PermanentFailure, TemporaryFailure
 
 logger = logging.getLogger(__name__)
@@ -188,13 +189,9 @@ def host_allowed(host: str, patterns: Iterable[str]) -> bool:
 
 def address_allowed(address: str, *, allow_private: bool) -> bool:
     """Whether Trubka may connect to ``address`` for a recording."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
+    ip = parse_ip(address)  # ``::ffff:10.0.0.1`` is the IPv4 address it stands for
+    if ip is None:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        # ``::ffff:10.0.0.1`` is the IPv4 address it stands for.
-        ip = ip.ipv4_mapped
     if ip.is_unspecified or ip.is_multicast:
         return False
     if allow_private:

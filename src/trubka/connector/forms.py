@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from trubka.connector.models import Integration, Target
+from trubka.core.addresses import parse_network
 
 
 class UisKeyForm(forms.Form):
@@ -58,12 +58,10 @@ class IntegrationForm(forms.ModelForm):
     def clean_allowed_ips(self) -> str:
         lines = [line.strip() for line in self.cleaned_data["allowed_ips"].split() if line.strip()]
         for line in lines:
-            try:
-                ipaddress.ip_network(line, strict=False)
-            except ValueError:
+            if parse_network(line) is None:
                 raise forms.ValidationError(
                     _("%(value)s is not an IP address or network.") % {"value": line}
-                ) from None
+                )
         return "\n".join(lines)
 
     def clean(self) -> dict[str, Any]:

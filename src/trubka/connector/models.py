@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import uuid
 
@@ -8,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trubka.core.addresses import in_networks
 from trubka.core.crypto import EncryptedTextField, token_digest
 
 
@@ -83,17 +83,7 @@ class Integration(models.Model):
         return token
 
     def sender_allowed(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        for line in self.allowed_ips.split():
-            try:
-                if ip in ipaddress.ip_network(line.strip(), strict=False):
-                    return True
-            except ValueError:
-                continue
-        return False
+        return in_networks(address, self.allowed_ips.split())
 
 
 class EventStatus(models.TextChoices):

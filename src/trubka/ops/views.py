@@ -8,7 +8,6 @@ configured, only requests from this machine.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import Any
 
@@ -21,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client.exposition import choose_encoder
 
+from trubka.core.addresses import is_loopback
 from trubka.core.crypto import same_secret
 from trubka.core.security import client_address
 from trubka.ops import metrics
@@ -121,16 +121,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 # --- /metrics ------------------------------------------------------------------------------
 
 
-def _is_loopback(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
-
-
 def _refusal(request: HttpRequest) -> HttpResponse | None:
     """Why this request may not read the metrics; None when it may."""
     token = settings.TRUBKA_METRICS_TOKEN
@@ -141,7 +131,7 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
         response = HttpResponse("A bearer token is required.\n", status=401)
         response["WWW-Authenticate"] = 'Bearer realm="trubka-metrics"'
         return response
-    if _is_loopback(client_address(request)):
+    if is_loopback(client_address(request)):
         return None
     return HttpResponse(
         "Metrics are served to this machine only; set TRUBKA_METRICS_TOKEN to scrape remotely.\n",
