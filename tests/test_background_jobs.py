@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trubka.connector.models import CallEvent, EventStatus
-from trubka.connector.processing import drain
+from trubka.connector.queue.worker import drain
 from trubka.core import jobs
 
 

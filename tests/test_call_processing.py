@@ -14,7 +14,7 @@ import uis_fixtures as uis
 from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 from trubka.clients.actions import do_create_company, do_create_contact
 from trubka.clients.models import Contact
-from trubka.connector import processing
+from trubka.connector import handling
 from trubka.connector.gateways.base import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
@@ -22,16 +22,10 @@ from trubka.connector.gateways.base import (
 )
 from trubka.connector.gateways.local import LocalDesk
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
-from trubka.connector.processing import (
-    Worker,
-    backoff,
-    claim_batch,
-    drain,
-    report_of,
-    retry_event,
-    run_event,
-)
-from trubka.connector.providers.uis.parse import UisNotification
+from trubka.connector.providers.uis.report import report_of
+from trubka.connector.queue.claim import claim_batch
+from trubka.connector.queue.outcome import backoff, retry_event, run_event
+from trubka.connector.queue.worker import Worker, drain
 from trubka.tickets.actions import do_change_ticket_status
 from trubka.tickets.models import Source, Status, Ticket, TicketComment
 
@@ -381,7 +375,7 @@ def test_a_missed_call_of_another_client_opens_its_own_ticket(account, desk):
 def test_asking_twice_for_the_ticket_of_one_missed_call_gives_the_same_ticket(account, desk):
     deliver(account, uis.lost())
     event = CallEvent.objects.get()
-    report = report_of(event, UisNotification.model_validate(event.parsed))
+    report = report_of(event)
     again = LocalDesk().open_missed_call_ticket(report)
     assert (again.ticket_id, again.created, Ticket.objects.count()) == (
         the_ticket().pk,
@@ -479,6 +473,8 @@ def test_ignored_and_rejected_events_are_never_processed(account, desk):
 class FailingDesk:
     """A gateway whose every method raises ``error``."""
 
+    in_process = False
+
     def __init__(self, error: Exception) -> None:
         self.error = error
 
@@ -491,7 +487,7 @@ class FailingDesk:
 @pytest.fixture
 def failing_desk(monkeypatch):
     def install(error: Exception) -> None:
-        monkeypatch.setattr(processing, "gateway_for", lambda integration: FailingDesk(error))
+        monkeypatch.setattr(handling, "gateway_for", lambda integration: FailingDesk(error))
 
     return install
 

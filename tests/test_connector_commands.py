@@ -15,8 +15,8 @@ from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 from trubka.clients.models import Contact
 from trubka.connector.gateways.base import new_client_name
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
-from trubka.connector.processing import drain
 from trubka.connector.providers.uis import simulate
+from trubka.connector.queue.worker import drain
 from trubka.tickets.models import Source, Ticket
 
 KEY = "uis-key-7f3a9c2e5b1d4f60"

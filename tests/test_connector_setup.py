@@ -492,6 +492,7 @@ def events(connected) -> dict[str, CallEvent]:
         return CallEvent.objects.create(
             integration=connected,
             action="wait",
+            kind="ring",
             call_id=call_id,
             status=status,
             raw_body=uis.wait(call_session_id=int(call_id)),

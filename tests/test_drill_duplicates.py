@@ -20,7 +20,7 @@ from live_server import LiveServer
 from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 from trubka.clients.models import Contact
 from trubka.connector.models import CallEvent, EventStatus
-from trubka.connector.processing import drain
+from trubka.connector.queue.worker import drain
 from trubka.tickets.models import Source, Ticket
 
 TIMES = 5

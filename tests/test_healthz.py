@@ -27,6 +27,7 @@ def event(account: Integration, *, received_seconds_ago: float = 0, **fields) ->
     return CallEvent.objects.create(
         integration=account,
         action="wait",
+        kind="ring",
         received_at=timezone.now() - timedelta(seconds=received_seconds_ago),
         **fields,
     )

@@ -22,7 +22,7 @@ from live_server import LiveServer, SseEvent, SseStream, Streams, session_cookie
 from trubka.calls.actions import do_log_call, do_request_popup
 from trubka.calls.models import CallPopup
 from trubka.connector.models import Integration
-from trubka.connector.processing import drain
+from trubka.connector.queue.worker import drain
 from trubka.realtime import views
 from trubka.realtime.broker import employee_channel, get_broker
 from trubka.realtime.models import AgentNotice

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from trubka.calls.recordings import ARCHIVE_ACTION
 from trubka.connector.models import CallEvent, EventStatus, Integration
-from trubka.connector.processing import retry_event
+from trubka.connector.queue.outcome import retry_event
 from trubka.ops import tally
 from trubka.ops.metrics import LATENCY_BUCKETS, REGISTRY
 from trubka.ops.models import MetricsState, UnsettledEvent, WorkerHeartbeat

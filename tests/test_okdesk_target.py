@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from trubka.connector.models import Integration, Target
-from trubka.connector.processing import drain
 from trubka.connector.providers.uis import simulate
+from trubka.connector.queue.worker import drain
 
 TRUBKA = [sys.executable, "-m", "trubka.cli"]
 

@@ -9,7 +9,7 @@ from fake_media import WAV, FakeMedia
 from trubka.calls.models import CallRecording
 from trubka.calls.recordings import ARCHIVE_ACTION
 from trubka.connector.models import CallEvent, EventStatus, Integration
-from trubka.connector.processing import drain
+from trubka.connector.queue.worker import drain
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ import uis_fixtures as uis
 from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 from trubka.cli import main
 from trubka.connector.models import CallEvent, EventStatus
-from trubka.connector.processing import drain, retry_event
+from trubka.connector.queue.outcome import retry_event
+from trubka.connector.queue.worker import drain
 from trubka.ops.models import MetricsState
 from trubka.ops.retention import Purger, purge
 from trubka.realtime.models import AgentNotice
@@ -36,6 +37,7 @@ def event(account, status: str, age: timedelta, action: str = "wait") -> CallEve
     return CallEvent.objects.create(
         integration=account,
         action=action,
+        kind="ring" if action == "wait" else "",
         status=status,
         received_at=timezone.now() - age,
     )
@@ -100,6 +102,7 @@ def test_the_limit_in_days_comes_from_the_setting(account, settings):
 def test_the_worker_own_old_jobs_are_deleted_like_notifications(db):
     job = CallEvent.objects.create(
         action="archive_recording",
+        kind="job",
         status=EventStatus.PROCESSED,
         received_at=timezone.now() - OLD,
     )

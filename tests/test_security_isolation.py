@@ -15,7 +15,7 @@ import uis_fixtures as uis
 from fake_uis import FakeUis
 from trubka.calls.models import PhoneCall
 from trubka.connector.models import CallEvent, Integration
-from trubka.connector.processing import drain
+from trubka.connector.queue.worker import drain
 
 B_APP_ID = 777
 KEY_A = "uis-key-account-a-7f3a9c2e5b1d"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import uis_fixtures as uis
 from trubka.connector.models import CallEvent, EventStatus, Integration
-from trubka.connector.processing import drain
+from trubka.connector.queue.worker import drain
 
 OTHER_APP_ID = 777
 

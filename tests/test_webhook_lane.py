@@ -17,7 +17,8 @@ import pytest
 import uis_fixtures as uis
 from trubka.asgi import application
 from trubka.connector.models import CallEvent, EventStatus, Integration
-from trubka.connector.providers.uis import accounts, views
+from trubka.connector import intake
+from trubka.connector.providers.uis import accounts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -143,7 +144,7 @@ def test_a_failure_is_500_so_uis_sends_again_and_is_logged_without_the_token(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views, "accept", broken)
+    monkeypatch.setattr(intake, "accept", broken)
     token = uis.webhook_path(account).rstrip("/").rsplit("/", 1)[-1]
     with caplog.at_level(logging.ERROR):
         response = post(uis.webhook_path(account), uis.wait())

@@ -1,5 +1,5 @@
 """Popups first: rings before anything else, downloads in their own lane, one lookup per ring,
-and the worker's exactly-once rules on the way (``connector/processing.py``)."""
+and the worker's exactly-once rules on the way (``connector/queue/``)."""
 
 from __future__ import annotations
 
@@ -16,19 +16,14 @@ import uis_fixtures as uis
 from test_call_processing import wait_for
 from trubka.calls.models import CallPopup, PhoneCall
 from trubka.calls.recordings import ARCHIVE_ACTION
-from trubka.connector import processing
+from trubka.connector import handling
 from trubka.connector.gateways.base import ClientRef
 from trubka.connector.gateways.local import LocalDesk
-from trubka.connector.models import CallEvent, EventStatus, Integration
-from trubka.connector.processing import (
-    LANE_EVENTS,
-    LANE_JOBS,
-    LANE_RINGS,
-    Worker,
-    claim_batch,
-    drain,
-    run_event,
-)
+from trubka.connector.models import CallEvent, EventKind, EventStatus, Integration
+from trubka.connector.queue import claim, jobs, worker
+from trubka.connector.queue.claim import LANE_EVENTS, LANE_JOBS, LANE_RINGS, claim_batch
+from trubka.connector.queue.outcome import run_event
+from trubka.connector.queue.worker import Worker, drain
 
 
 def queued(account: Integration, *bodies: str) -> list[CallEvent]:
@@ -42,6 +37,7 @@ def archive_job() -> CallEvent:
     recording = uuid.uuid4()
     return CallEvent.objects.create(
         action=ARCHIVE_ACTION,
+        kind=EventKind.JOB,
         dedupe_key=f"{ARCHIVE_ACTION}:{recording}",
         parsed={"recording": str(recording)},
     )
@@ -84,7 +80,7 @@ def test_a_ring_queued_during_a_batch_goes_before_the_rest_of_it(account, caller
     queued(account, *(uis.history(call_session_id=n) for n in (1, 2, 3)))
     wake = threading.Event()
     order: list[str] = []
-    real_run_event = processing.run_event
+    real_run_event = worker.run_event
 
     def run_and_ring(event_id: int, **options: object) -> str:
         event = CallEvent.objects.get(pk=event_id)
@@ -96,7 +92,7 @@ def test_a_ring_queued_during_a_batch_goes_before_the_rest_of_it(account, caller
             wake.set()
         return status
 
-    monkeypatch.setattr(processing, "run_event", run_and_ring)
+    monkeypatch.setattr(worker, "run_event", run_and_ring)
     assert drain(lane=LANE_EVENTS, wake=wake) == 4
     assert order == ["history 1", "wait 9", "history 2", "history 3"]
 
@@ -124,6 +120,7 @@ def test_claiming_stays_on_the_index_with_a_long_backlog(account):
         CallEvent(
             integration=None if n % 4 == 3 else account,
             action=("wait", "history", "lost", ARCHIVE_ACTION)[n % 4],
+            kind=("ring", "answered", "missed", "job")[n % 4],
             call_id=f"backlog-{n}",
             received_at=now - timedelta(seconds=8000 - n),
         )
@@ -135,8 +132,8 @@ def test_claiming_stays_on_the_index_with_a_long_backlog(account):
         )
     sqlite = connection.vendor == "sqlite"
     for lane in (LANE_RINGS, LANE_EVENTS, LANE_JOBS):
-        for kind in processing._lane_kinds(lane):
-            sql, params = processing._pick_query(now, kind, 20, lock=False)
+        for kind in claim.lane_kinds(lane):
+            sql, params = claim.pick_query(now, kind, 20, lock=False)
             with connection.cursor() as cursor:
                 cursor.execute(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + sql, params)
                 plan = " | ".join(str(row[-1] if sqlite else row[0]) for row in cursor.fetchall())
@@ -158,7 +155,7 @@ def test_a_download_in_progress_does_not_hold_up_a_ring(agent, caller, monkeypat
         downloading.set()
         finish.wait(60)
 
-    monkeypatch.setitem(processing.JOBS, ARCHIVE_ACTION, slow_download)
+    monkeypatch.setitem(jobs.JOBS, ARCHIVE_ACTION, slow_download)
     job = archive_job()
     worker = Worker(idle_seconds=30)
     thread = worker.start_thread()
@@ -178,9 +175,7 @@ def test_a_download_in_progress_does_not_hold_up_a_ring(agent, caller, monkeypat
 
 def test_draining_everything_still_runs_jobs(account, caller, monkeypatch):
     ran: list[int] = []
-    monkeypatch.setitem(
-        processing.JOBS, ARCHIVE_ACTION, lambda payload: ran.append(payload["recording"])
-    )
+    monkeypatch.setitem(jobs.JOBS, ARCHIVE_ACTION, lambda payload: ran.append(payload["recording"]))
     job = archive_job()
     queued(account, uis.wait())
     assert drain() == 2
@@ -289,13 +284,13 @@ def test_a_stopping_drain_finishes_the_event_in_hand_and_hands_the_rest_back(
 ):
     queued(account, *(uis.history(call_session_id=n) for n in (1, 2, 3)))
     stop = threading.Event()
-    real_run_event = processing.run_event
+    real_run_event = worker.run_event
 
     def run_then_stop(event_id: int, **options: object) -> str:
         stop.set()  # SIGTERM arrives during the first event
         return real_run_event(event_id, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(processing, "run_event", run_then_stop)
+    monkeypatch.setattr(worker, "run_event", run_then_stop)
     assert drain(stop=stop) == 1
     rest = CallEvent.objects.filter(status=EventStatus.PENDING)
     assert rest.count() == 2
@@ -304,6 +299,8 @@ def test_a_stopping_drain_finishes_the_event_in_hand_and_hands_the_rest_back(
 
 class _RemoteDesk:
     """A desk in another system: notes whether a transaction was open at each request."""
+
+    in_process = False
 
     def __init__(self) -> None:
         self.in_transaction: list[bool] = []
@@ -322,7 +319,7 @@ def test_a_remote_desk_is_called_outside_sqlites_write_lock_and_under_postgresql
     # SQLite has one write lock for the whole database: the desk's HTTP calls must not hold
     # it. PostgreSQL locks only the event's row, which it keeps while the desk works.
     remote = _RemoteDesk()
-    monkeypatch.setattr(processing, "gateway_for", lambda integration: remote)
+    monkeypatch.setattr(handling, "gateway_for", lambda integration: remote)
     queued(account, uis.wait())
     assert drain() == 1
     assert remote.in_transaction == [connection.vendor == "postgresql"] * 3

@@ -1,5 +1,5 @@
 """Workers in other processes are woken at once, through Redis or PostgreSQL, not left to
-their idle poll (``connector/wakeup.py``), and a broken wake-up channel breaks nothing.
+their idle poll (``connector/queue/wakeup.py``), and a broken wake-up channel breaks nothing.
 
 The cross-process tests start a real worker in this process with a 30-second idle poll,
 queue an event without waking it, then call ``wake_worker()`` in a separate Python process;
@@ -28,10 +28,11 @@ from django.utils import timezone
 import uis_fixtures as uis
 from test_call_processing import wait_for
 from test_live_redis import redis_problem
-from trubka.connector import processing, wakeup
-from trubka.connector.models import CallEvent, EventStatus, Integration
-from trubka.connector.processing import Worker, wake_worker
+from trubka.connector.models import CallEvent, EventKind, EventStatus, Integration
 from trubka.connector.providers.uis.parse import UisNotification, read_body
+from trubka.connector.queue import wakeup
+from trubka.connector.queue.wakeup import wake_worker
+from trubka.connector.queue.worker import Worker
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 IDLE_SECONDS = 30.0
@@ -48,8 +49,8 @@ def _fresh_wakeup_state(monkeypatch):
     """Each test starts with publishing allowed and no wake-up pending."""
     monkeypatch.setattr(wakeup, "_quiet_until", 0.0)
     monkeypatch.setattr(wakeup, "_redis_clients", {})
-    processing._wakeup.clear()
-    processing._jobs_wakeup.clear()
+    wakeup.events_wakeup.clear()
+    wakeup.jobs_wakeup.clear()
 
 
 def queue_quietly(account: Integration) -> CallEvent:
@@ -60,6 +61,7 @@ def queue_quietly(account: Integration) -> CallEvent:
     return CallEvent.objects.create(
         integration=account,
         action=note.action,
+        kind=EventKind.RING,
         call_id=note.call_id,
         parsed=note.model_dump(mode="json"),
     )
@@ -88,7 +90,7 @@ def wake_from_another_process(env: dict[str, str], tmp_path: Path) -> None:
     )
     code = (
         "import django; django.setup()\n"
-        "from trubka.connector.processing import wake_worker\n"
+        "from trubka.connector.queue.wakeup import wake_worker\n"
         "wake_worker()\n"
     )
     done = subprocess.run(
@@ -114,7 +116,7 @@ def run_worker_until_woken_from_elsewhere(env: dict[str, str], tmp_path: Path) -
             lambda: worker.listener is not None and worker.listener.listening.is_set(), 20
         )
         # Idle, with no wake-up pending: from here only a wake-up (or 30 s) starts a drain.
-        assert wait_for(lambda: worker.idle.is_set() and not processing._wakeup.is_set(), 20)
+        assert wait_for(lambda: worker.idle.is_set() and not wakeup.events_wakeup.is_set(), 20)
         event = queue_quietly(account)
         started = time.monotonic()
         wake_from_another_process(env, tmp_path)
@@ -160,17 +162,17 @@ def test_without_redis_or_postgresql_nothing_crosses_processes(settings):
         pytest.skip("SQLite only")
     assert wakeup.kind() is None
     wake_worker()
-    assert processing._wakeup.is_set()
+    assert wakeup.events_wakeup.is_set()
 
 
 def test_an_unreachable_redis_never_fails_a_wake_up_and_is_logged_once(settings, caplog):
     settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/13"
-    with caplog.at_level(logging.WARNING, logger="trubka.connector.wakeup"):
+    with caplog.at_level(logging.WARNING, logger="trubka.connector.queue.wakeup"):
         wake_worker()
         wake_worker()
         wakeup.flush()  # messages go out from a thread of their own: wait for them
     # This process's workers are woken all the same; the others poll.
-    assert (processing._wakeup.is_set(), processing._jobs_wakeup.is_set()) == (True, True)
+    assert (wakeup.events_wakeup.is_set(), wakeup.jobs_wakeup.is_set()) == (True, True)
     warnings = [r for r in caplog.records if "could not wake" in r.getMessage()]
     assert len(warnings) == 1
     assert str(settings.REDIS_URL) not in caplog.text
@@ -188,7 +190,7 @@ def test_a_worker_whose_wake_up_channel_is_down_still_polls_and_stops(settings, 
     settings.REDIS_URL = f"redis://:hunter2@127.0.0.1:{closed_port()}/13"
     account = Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
     worker = Worker(idle_seconds=0.2)
-    with caplog.at_level(logging.WARNING, logger="trubka.connector.wakeup"):
+    with caplog.at_level(logging.WARNING, logger="trubka.connector.queue.wakeup"):
         thread = worker.start_thread()
         try:
             event = queue_quietly(account)

@@ -172,7 +172,7 @@ def run_worker_thread() -> None:
     """Start the notification worker inside this process (the embedded default)."""
     from django.conf import settings
 
-    from trubka.connector.processing import Worker
+    from trubka.connector.queue.worker import Worker
 
     if settings.TRUBKA_EMBEDDED_WORKER:
         Worker().start_thread()

@@ -9,8 +9,8 @@ class ConnectorConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the signals that keep the webhook's account cache in step with saves.
-        from trubka.connector.processing import enqueue_job
         from trubka.connector.providers.uis import accounts  # noqa: F401
+        from trubka.connector.queue.jobs import enqueue_job
         from trubka.core import jobs
 
         # The connector's queue carries the jobs other apps queue (trubka.core.jobs).

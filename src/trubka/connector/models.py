@@ -94,6 +94,16 @@ class EventStatus(models.TextChoices):
     IGNORED = "ignored", _("Ignored")
 
 
+class EventKind(models.TextChoices):
+    """What an event means, whichever provider sent it (``providers/base.py``)."""
+
+    RING = "ring", _("Ringing")
+    ANSWERED = "answered", _("Answered")
+    MISSED = "missed", _("Missed")
+    #: Not a notification: work queued through ``trubka.core.jobs`` (its name is the action).
+    JOB = "job", _("Background job")
+
+
 class CallEvent(models.Model):
     """One notification as received: the raw body, what was understood, and its processing.
 
@@ -111,7 +121,10 @@ class CallEvent(models.Model):
         related_name="events",
     )
     received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+    #: The provider's own name for the event (or the job's name), as the event log shows it.
     action = models.CharField(_("action"), max_length=40, blank=True)
+    #: What the queue and the handling act on (``EventKind``); empty for events not acted on.
+    kind = models.CharField(_("kind"), max_length=10, choices=EventKind.choices, blank=True)
     call_id = models.CharField(_("call id"), max_length=100, blank=True, db_index=True)
     dedupe_key = models.CharField(max_length=300, null=True, blank=True, unique=True)
     repeats = models.PositiveIntegerField(_("received again"), default=0)
@@ -151,7 +164,7 @@ class CallEvent(models.Model):
             # (rings before anything else, jobs in their own lane): each kind is one range
             # here, cut off at the batch size, however long the backlog.
             models.Index(
-                fields=["action", "received_at", "id"],
+                fields=["kind", "received_at", "id"],
                 name="event_pending_kind_idx",
                 condition=models.Q(status="pending"),
             ),

@@ -1,13 +1,12 @@
 from django.urls import path
 
-from trubka.connector import views
-from trubka.connector.providers.uis import views as uis_views
+from trubka.connector import providers, views
 
 app_name = "connector"
 urlpatterns = [
     path("okdesk/", views.setup_start, name="start"),
-    path("okdesk/webhook/", uis_views.shared_webhook, name="shared_webhook"),
-    path("okdesk/webhook/<str:token>/", uis_views.webhook, name="webhook"),
+    # Each provider's webhook routes (``providers/<name>/urls.py``).
+    *providers.url_patterns(),
     path("okdesk/<uuid:uuid>/", views.setup_account, name="account"),
     path("okdesk/<uuid:uuid>/enable/", views.setup_toggle, {"enable": True}, name="enable"),
     path("okdesk/<uuid:uuid>/disable/", views.setup_toggle, {"enable": False}, name="disable"),

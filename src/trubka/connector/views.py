@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 from trubka.connector.forms import IntegrationForm, UisKeyForm
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
 from trubka.connector.notifications import TEMPLATES
-from trubka.connector.processing import retry_event
 from trubka.connector.providers.uis.client import UisApiError, UisClient, UisEmployee
+from trubka.connector.queue.outcome import retry_event
 from trubka.core.views import paginate, query_without_page
 from trubka.staff.models import Employee
 

@@ -25,8 +25,8 @@ from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
+from trubka.connector import providers
 from trubka.connector.models import CallEvent, EventStatus, Integration
-from trubka.connector.processing import KNOWN_ACTIONS
 from trubka.ops.models import EventTally, MetricsState, UnsettledEvent
 
 SETTLED = (EventStatus.PROCESSED, EventStatus.IGNORED, EventStatus.REJECTED)
@@ -48,7 +48,11 @@ def action_label(action: str) -> str:
     invented actions cannot create unbounded series."""
     if not action:
         return "none"
-    return action if action in KNOWN_ACTIONS else "other"
+    return action if action in _known_actions() else "other"
+
+
+def _known_actions() -> set[str]:
+    return {name for provider in providers.every() for name in provider.known_actions()}
 
 
 # (app_id, action, status) → [events, retries beyond the first]; app_id empty for jobs.

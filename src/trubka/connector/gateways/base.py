@@ -85,6 +85,11 @@ class TicketRef:
 
 
 class Gateway(Protocol):
+    #: The desk is this database (``LocalDesk``): its effects are written in the event's own
+    #: transaction. Otherwise (another system's desk, over HTTP) the worker calls it outside
+    #: any transaction, under a claim.
+    in_process: bool
+
     def ensure_client(self, phone: str) -> ClientRef:
         """Find the client by number; when nobody has it, create «Новый клиент <number>».
 

@@ -1,12 +1,12 @@
 """The ``Gateway`` for the help desk in this same Trubka: the desk's actions, in-process.
 
-One ``LocalDesk`` serves one event (``connector.processing.gateway_for`` makes a new one each
+One ``LocalDesk`` serves one event (``connector.handling.gateway_for`` makes a new one each
 time), so what it looks up is looked up once per event: the caller comes back with the
 ``ClientRef`` that ``ensure_client`` returned (``CallReport.client``), and the employees of an
 extension and the call record are remembered between ``record_call`` and ``show_popup``.
 
 ``look_ahead`` does the event's reads early, so that on SQLite they run before the event's
-write transaction instead of holding the database's one write lock (``connector.processing``).
+write transaction instead of holding the database's one write lock (``connector/queue/``).
 A number nobody had then is looked up again inside the transaction before a card is made, so
 a card someone made meanwhile is found rather than doubled.
 """
@@ -34,6 +34,8 @@ from trubka.tickets.models import Source, Ticket, TicketType
 class LocalDesk:
     """Writes straight into this desk; everything but ``look_ahead`` runs in the caller's
     transaction."""
+
+    in_process = True
 
     def __init__(self) -> None:
         # What this event looked up already (see the module's docstring).

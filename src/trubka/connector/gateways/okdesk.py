@@ -65,6 +65,8 @@ def _message(body: Any) -> str:
 
 
 class OkdeskCloud:
+    in_process = False
+
     def __init__(
         self,
         account: str,

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from trubka.connector.processing import Worker, drain
+from trubka.connector.queue.worker import Worker, drain
 
 
 class Command(BaseCommand):

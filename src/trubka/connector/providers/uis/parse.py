@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from trubka.connector.providers.base import NotificationError
+
 _PLACEHOLDER = re.compile(r"^\{\{\s*[\w.]*\s*\}\}$")
 # A placeholder left unsubstituted outside any string makes the body invalid JSON.
 _BARE_PLACEHOLDER = re.compile(r"(?<=[:\[,])(\s*)\{\{\s*[\w.]*\s*\}\}")
@@ -67,10 +69,6 @@ UIS_VARIABLES = frozenset(
 )
 
 
-class NotificationError(ValueError):
-    """The notification cannot be understood; the message says what is wrong."""
-
-
 def decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
@@ -81,16 +79,6 @@ def decode(raw: bytes) -> str:
         return raw.decode("cp1251")
     except UnicodeDecodeError:
         raise NotificationError("the body is neither UTF-8 nor Windows-1251 text") from None
-
-
-def decode_for_storage(raw: bytes) -> str:
-    """The body as text for the event log, whatever it is: never raises."""
-    try:
-        text = decode(raw)
-    except NotificationError:
-        text = raw.decode("utf-8", errors="replace")
-    # NUL cannot be stored in PostgreSQL text.
-    return text.replace("\x00", "\\u0000")
 
 
 def _repair_json(text: str) -> str:

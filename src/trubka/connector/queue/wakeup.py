@@ -1,6 +1,6 @@
 """Waking the workers of other processes when something is queued.
 
-Inside one process ``processing.wake_worker()`` sets a ``threading.Event`` the worker waits
+Inside one process ``wake_worker()`` sets the ``threading.Event``s the worker's lanes wait
 on. A worker in another process (``trubka worker``) cannot see that event, so the news also
 travels between processes, over the first of these that is configured:
 
@@ -309,3 +309,24 @@ class Listener:
             while not self.stop.is_set():
                 for notice in listener.notifies(timeout=LISTEN_SLICE_SECONDS):
                     self._woken(notice.payload)
+
+
+# What the lanes of the workers in this process wait on between polls: the events lane and
+# the jobs lane (``queue/worker.py``).
+events_wakeup = threading.Event()
+jobs_wakeup = threading.Event()
+
+
+def wake_local_lanes() -> None:
+    events_wakeup.set()
+    jobs_wakeup.set()
+
+
+def wake_worker() -> None:
+    """Tell the workers that new events are waiting: those in this process at once, those in
+    other processes through Redis or PostgreSQL when configured.
+
+    Never raises: a wake-up that cannot be delivered leaves the workers to their idle poll.
+    """
+    wake_local_lanes()
+    request_publish()
