@@ -224,7 +224,7 @@ def trubka_server(
     transactional_db: None, asgi_app: Any, stream_watch: StreamWatch, settings: Any
 ) -> Iterator[LiveServer]:
     """``asgi_app`` under uvicorn on a free port, with the notification worker running."""
-    from trubka.connector.processing import Worker
+    from trubka.connector.queue.worker import Worker
 
     # The simulated links point at app.uiscom.ru: nothing may fetch them from a test.
     settings.TRUBKA_RECORDING_ARCHIVE = False
