@@ -6,8 +6,8 @@ import pytest
 
 import uis_fixtures as uis
 from fake_media import WAV, FakeMedia
+from trubka.calls.archive import ARCHIVE_ACTION
 from trubka.calls.models import CallRecording
-from trubka.calls.recordings import ARCHIVE_ACTION
 from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector.processing import drain
 

@@ -19,9 +19,9 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from trubka.calls.actions import do_add_recording, do_log_call, do_request_popup
+from trubka.calls.archive import queue_archive
 from trubka.calls.models import Direction, PhoneCall
 from trubka.calls.popups import push_call_update
-from trubka.calls.recordings import queue_archive
 from trubka.clients.actions import do_create_contact
 from trubka.clients.lookup import CallerMatch, find_caller
 from trubka.connector.gateways.base import CallReport, ClientRef, TicketRef, new_client_name
