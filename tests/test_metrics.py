@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from trubka.calls.recordings import ARCHIVE_ACTION
+from trubka.calls.archive import ARCHIVE_ACTION
 from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector.queue.outcome import retry_event
 from trubka.ops import tally

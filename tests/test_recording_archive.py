@@ -17,15 +17,15 @@ from django.urls import reverse
 
 import trubka.settings as trubka_settings
 from fake_media import WAV, FakeMedia
-from trubka.calls import recordings
+from trubka.calls import archive, recordings
 from trubka.calls.actions import do_log_call
-from trubka.calls.models import CallRecording, PhoneCall
-from trubka.calls.recordings import (
+from trubka.calls.archive import (
     ARCHIVE_ACTION,
     archive_queued,
     archive_recording,
     queue_archive,
 )
+from trubka.calls.models import CallRecording, PhoneCall
 from trubka.connector.models import CallEvent, EventStatus
 from trubka.core.jobs import PermanentFailure, TemporaryFailure
 
@@ -187,7 +187,7 @@ def test_a_provider_stalling_in_the_middle_of_the_file_is_temporary(call, media,
 
 
 def test_a_download_past_its_deadline_is_temporary(call, media, monkeypatch):
-    monkeypatch.setattr(recordings, "ARCHIVE_DEADLINE_SECONDS", -1.0)
+    monkeypatch.setattr(archive, "ARCHIVE_DEADLINE_SECONDS", -1.0)
 
     with pytest.raises(TemporaryFailure):
         archive_recording(linked(call, media.add("/r.wav")))

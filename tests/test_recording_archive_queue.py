@@ -1,13 +1,15 @@
-"""Recording links that arrive with a notification are archived by the worker, through the queue."""
+"""Recording links that arrive with a notification, or through the Okdesk API, are archived
+by the worker, through the queue."""
 
 from __future__ import annotations
 
 import pytest
 
 import uis_fixtures as uis
+from api_helpers import Api
 from fake_media import WAV, FakeMedia
+from trubka.calls.archive import ARCHIVE_ACTION
 from trubka.calls.models import CallRecording
-from trubka.calls.recordings import ARCHIVE_ACTION
 from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector.queue.worker import drain
 
@@ -92,3 +94,18 @@ def test_a_failing_archive_does_not_undo_the_call_it_belongs_to(account, agent, 
     history = CallEvent.objects.get(action="history")
     assert history.status == EventStatus.PROCESSED
     assert CallRecording.objects.get().call.talk_duration == uis.DURATION
+
+
+def test_a_recording_posted_through_the_api_is_archived_by_the_worker(admin_api: Api, media):
+    link = media.add("/records/api-call.wav")
+    call = {"call_id": "api-1", "started_at": "2026-09-30 07:16", "duration": 90}
+
+    response = admin_api.post("/phone_calls", {"phone_call": {**call, "file_url": link}})
+    assert response.status_code == 200, response.content
+    drain()
+
+    recording = CallRecording.objects.get()
+    assert recording.archived_at is not None
+    assert archive_job().status == EventStatus.PROCESSED
+    with recording.file.open("rb") as handle:
+        assert handle.read() == WAV

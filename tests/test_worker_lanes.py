@@ -14,8 +14,8 @@ from django.utils import timezone
 
 import uis_fixtures as uis
 from test_call_processing import wait_for
+from trubka.calls.archive import ARCHIVE_ACTION
 from trubka.calls.models import CallPopup, PhoneCall
-from trubka.calls.recordings import ARCHIVE_ACTION
 from trubka.connector import handling
 from trubka.connector.gateways.base import ClientRef
 from trubka.connector.gateways.local import LocalDesk

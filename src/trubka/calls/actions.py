@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from trubka.calls.archive import queue_archive
 from trubka.calls.models import CallPopup, CallRecording, Direction, PhoneCall
 from trubka.calls.popups import call_state, push_call_update, push_ring
 from trubka.clients.lookup import CallerMatch, find_caller
@@ -128,13 +129,19 @@ def do_add_recording(
     duration: int | None = None,
     content_type: str = "",
 ) -> CallRecording:
-    """Attach a recording link to a call; the same link twice is one recording."""
+    """Attach a recording link to a call; the same link twice is one recording.
+
+    A link is queued for archiving (``calls.archive.queue_archive``: with
+    ``TRUBKA_RECORDING_ARCHIVE`` on, once per recording), so every way a recording arrives
+    (UIS notifications, the Okdesk API) gets its audio copied by the worker.
+    """
     if source_url:
         recording, _created = CallRecording.objects.get_or_create(
             call=call,
             source_url=source_url,
             defaults={"duration": duration, "content_type": content_type},
         )
+        queue_archive(recording)
         return recording
     return CallRecording.objects.create(call=call, duration=duration, content_type=content_type)
 

@@ -8,7 +8,7 @@ class CallsConfig(AppConfig):
     verbose_name = _("Phone calls")
 
     def ready(self) -> None:
-        from trubka.calls.recordings import ARCHIVE_ACTION, archive_queued
+        from trubka.calls.archive import ARCHIVE_ACTION, archive_queued
         from trubka.core import jobs
 
         jobs.register(ARCHIVE_ACTION, archive_queued)

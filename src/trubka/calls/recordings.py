@@ -1,11 +1,12 @@
-"""Recordings kept at the provider: the guarded fetch, playback through Trubka, the archive.
+"""Recordings kept at the provider: the guarded fetch.
 
 UIS (and CoMagic, CallGear, Novofon, which share its platform) hands out recording links that
 anyone holding them can fetch without authentication, and that may expire (uis-api notes
 §2.5). So the links are treated as secrets: the browser never sees one. Playback goes through
-``calls:recording``, which streams the provider's audio (``proxy_response``), and, with
+``calls:recording``, which streams the provider's audio (``calls.playback``), and, with
 ``TRUBKA_RECORDING_ARCHIVE``, the worker copies the audio into storage soon after the link
-arrives (``archive_recording``); a stored copy is always preferred.
+arrives (``calls.archive``); a stored copy is always preferred. Both fetch with
+``open_recording``.
 
 Every fetch passes the same guard, so a link cannot make Trubka reach into its own network
 (server-side request forgery):
@@ -33,46 +34,26 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import logging
 import mimetypes
 import re
 import socket
 import ssl
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from types import TracebackType
-from typing import Any
 
 import httpx
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.files import File
-from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.http.response import HttpResponseBase
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from trubka.calls.models import CallRecording
-from trubka.core import jobs
 from trubka.core.addresses import parse_ip
-from trubka.core.jobs import PermanentFailure, TemporaryFailure
-
-logger = logging.getLogger(__name__)
-
-#: The ``CallEvent.action`` of a queued archive job (see ``connector.processing``).
-ARCHIVE_ACTION = "archive_recording"
 
 MAX_REDIRECTS = 3
 #: Waiting for the provider: to connect, and between two pieces of the answer.
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-#: An archive download must end within this, well inside the worker's 5-minute claim.
-ARCHIVE_DEADLINE_SECONDS = 240.0
 CHUNK = 64 * 1024
 
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -459,212 +440,3 @@ def extension_for(content_type: str, link: str) -> str:
         return known
     suffix = PurePosixPath(httpx.URL(link).path).suffix.lower()
     return suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ""
-
-
-# --- Playback ---------------------------------------------------------------------------
-
-_END = object()
-
-
-def _next_batch(chunks: Iterator[bytes], limit: int = 4 * CHUNK) -> bytes | object:
-    """Up to about ``limit`` bytes from ``chunks`` (one thread hop per batch), or ``_END``."""
-    batch: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        batch.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(batch) if batch else _END
-
-
-class AsyncChunks:
-    """Serves a blocking iterator of bytes to an ASGI server without gathering it first.
-
-    Django consumes a synchronous ``StreamingHttpResponse`` under ASGI by reading it *whole*
-    into a list; this reads it piece by piece in a worker thread instead. ``close`` ends the
-    source (the provider's connection, a file) and may be called more than once.
-    """
-
-    def __init__(self, chunks: Iterator[bytes], close: Callable[[], Any]) -> None:
-        self._chunks = chunks
-        self._close = close
-        self._closed = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            while True:
-                batch = await sync_to_async(_next_batch, thread_sensitive=False)(self._chunks)
-                if batch is _END:
-                    return
-                assert isinstance(batch, bytes)
-                yield batch
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._close()
-
-
-class _ProxiedBody:
-    """The provider's body for a synchronous server (WSGI, the test client)."""
-
-    def __init__(self, upstream: Upstream, recording: CallRecording) -> None:
-        self.upstream, self.recording = upstream, recording
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            yield from self.upstream.iter_bytes()
-        except RecordingError as exc:
-            # The status line is gone already; the browser sees a short body and stops.
-            logger.warning("recording %s: playback cut off: %s", self.recording.uuid, exc)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        self.upstream.close()
-
-
-def stream_to(
-    request: HttpRequest, response: HttpResponseBase, close: Callable[[], Any]
-) -> HttpResponseBase:
-    """Make a streaming response stream under ASGI too (see ``AsyncChunks``).
-
-    ``close`` ends the response's source; it is also called when the browser goes away
-    mid-stream, where Django's ASGI handler does not close the response.
-    """
-    if (
-        isinstance(request, ASGIRequest)
-        and isinstance(response, StreamingHttpResponse)
-        and not response.is_async
-    ):
-        chunks = iter(response.streaming_content)  # type: ignore[arg-type]
-        response.streaming_content = AsyncChunks(chunks, close)
-    return response
-
-
-def error_response(error: RecordingError) -> HttpResponse:
-    response = HttpResponse(
-        str(error.public_message),
-        status=error.http_status,
-        content_type="text/plain; charset=utf-8",
-    )
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def proxy_response(request: HttpRequest, recording: CallRecording) -> HttpResponseBase:
-    """Stream the provider's audio of ``recording`` to the browser, passing ``Range`` on.
-
-    Answers 200 or 206 with the provider's ``Content-Type``, ``Content-Length``,
-    ``Content-Range`` and ``Accept-Ranges``; 416 as the provider does; 502 when the provider
-    fails or the guard refuses; 504 when the provider is too slow. The body is never held
-    whole: it goes through in pieces as it arrives.
-    """
-    try:
-        upstream = open_recording(recording.source_url, byte_range=request.headers.get("Range"))
-    except RecordingError as exc:
-        logger.warning("recording %s: not played: %s", recording.uuid, exc)
-        return error_response(exc)
-    try:
-        status = upstream.status_code
-        if status == 416:
-            unsatisfiable = HttpResponse(status=416)
-            if "content-range" in upstream.headers:
-                unsatisfiable["Content-Range"] = upstream.headers["content-range"]
-            upstream.close()
-            return unsatisfiable
-        if status not in (200, 206):
-            raise ProviderStatusError(status)
-        content_type = upstream.audio_type(recording.content_type)
-    except RecordingError as exc:
-        upstream.close()
-        logger.warning("recording %s: not played: %s", recording.uuid, exc)
-        return error_response(exc)
-    body = _ProxiedBody(upstream, recording)
-    response = StreamingHttpResponse(body, status=status, content_type=content_type)
-    for header in ("Content-Length", "Content-Range", "Accept-Ranges", "Content-Encoding"):
-        value = upstream.headers.get(header)
-        if value:
-            response[header] = value
-    response["Cache-Control"] = "private, no-store"
-    return stream_to(request, response, body.close)
-
-
-# --- Archiving --------------------------------------------------------------------------
-
-
-def is_stored(recording: CallRecording) -> bool:
-    """Whether Trubka holds the audio of ``recording`` in its storage."""
-    return bool(recording.file) and recording.file.storage.exists(recording.file.name)
-
-
-def archive_recording(recording: CallRecording) -> None:
-    """Copy the provider's audio of ``recording`` into its ``file``; a stored one is kept.
-
-    Sets ``content_type`` and ``archived_at``. The audio is spooled to a temporary file while
-    it arrives (never held in memory) and saved to storage only once complete. Raises
-    ``TemporaryFailure`` for what may pass (network trouble, timeouts, HTTP 5xx, 408,
-    429) and ``PermanentFailure`` for what will not (HTTP 4xx, a refused link, too big,
-    not audio). Downloads can take long: call it outside a database transaction.
-    """
-    if is_stored(recording):
-        return
-    if not recording.source_url:
-        raise PermanentFailure("the recording has no provider link to archive from")
-    deadline = time.monotonic() + ARCHIVE_DEADLINE_SECONDS
-    try:
-        with open_recording(recording.source_url) as upstream:
-            if upstream.status_code != 200:
-                raise ProviderStatusError(upstream.status_code)
-            content_type = upstream.audio_type(recording.content_type)
-            with tempfile.TemporaryFile() as spool:
-                size = 0
-                for chunk in upstream.iter_bytes(deadline=deadline):
-                    spool.write(chunk)
-                    size += len(chunk)
-                if size == 0:
-                    raise RecordingUnavailable("the provider sent an empty recording")
-                spool.seek(0)
-                name = "recording" + extension_for(content_type, recording.source_url)
-                recording.file.save(name, File(spool), save=False)
-    except RecordingError as exc:
-        error = TemporaryFailure if exc.temporary else PermanentFailure
-        raise error(f"archiving recording {recording.uuid}: {exc}") from None
-    recording.content_type = content_type
-    recording.archived_at = timezone.now()
-    recording.save(update_fields=["file", "content_type", "archived_at"])
-    logger.info("recording %s archived (%s bytes)", recording.uuid, size)
-
-
-def archive_queued(parsed: Mapping[str, Any]) -> None:
-    """Run a queued archive job: ``parsed`` is ``{"recording": "<uuid>"}``."""
-    try:
-        key = uuid.UUID(str(parsed.get("recording", "")))
-    except ValueError:
-        raise PermanentFailure("the archive job names no recording") from None
-    recording = CallRecording.objects.filter(uuid=key).first()
-    if recording is None:
-        raise PermanentFailure(f"the recording {key} no longer exists")
-    archive_recording(recording)
-
-
-def queue_archive(recording: CallRecording) -> bool:
-    """Queue the archiving of ``recording`` when ``TRUBKA_RECORDING_ARCHIVE`` is on.
-
-    One job per recording, however often it is asked for; the worker runs it with
-    ``archive_queued`` (registered in ``CallsConfig.ready``). Returns whether a job was
-    queued now.
-    """
-    if not settings.TRUBKA_RECORDING_ARCHIVE or not recording.source_url:
-        return False
-    if is_stored(recording):
-        return False
-    return jobs.enqueue(
-        ARCHIVE_ACTION,
-        {"recording": str(recording.uuid)},
-        key=str(recording.uuid),
-        group=recording.call.provider_call_id,
-    )

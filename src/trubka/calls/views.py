@@ -8,11 +8,13 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trubka.calls import recordings
 from trubka.calls.forms import CallFilterForm
 from trubka.calls.models import CallRecording, PhoneCall
+from trubka.calls.playback import proxy_response
+from trubka.calls.recordings import guess_type, safe_audio_type
 from trubka.core.phones import normalize_phone
 from trubka.core.ranged import ranged_file_response
+from trubka.core.streaming import stream_to
 from trubka.core.views import paginate, query_without_page
 
 
@@ -56,7 +58,7 @@ def recording_audio(request: HttpRequest, uuid: str) -> HttpResponseBase:
     """A recording's audio, to logged-in staff only, with Range support so players can seek.
 
     The copy Trubka keeps is served when there is one; otherwise the provider's audio is
-    streamed through Trubka (``recordings.proxy_response``), so the browser never learns the
+    streamed through Trubka (``calls.playback.proxy_response``), so the browser never learns the
     provider's link.
     """
     recording = get_object_or_404(CallRecording, uuid=uuid)
@@ -69,12 +71,12 @@ def recording_audio(request: HttpRequest, uuid: str) -> HttpResponseBase:
         else:
             # Only audio types: a stored file is served under Trubka's own origin.
             content_type = (
-                recordings.safe_audio_type(recording.content_type)
-                or recordings.guess_type(recording.file.name)
+                safe_audio_type(recording.content_type)
+                or guess_type(recording.file.name)
                 or "application/octet-stream"
             )
             response = ranged_file_response(request, handle, recording.file.size, content_type)
-            return recordings.stream_to(request, response, handle.close)
+            return stream_to(request, response, handle.close)
     if not recording.source_url:
         raise Http404(_("This recording is not stored in Trubka."))
-    return recordings.proxy_response(request, recording)
+    return proxy_response(request, recording)

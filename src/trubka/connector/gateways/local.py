@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from trubka.calls.actions import do_add_recording, do_log_call, do_request_popup
 from trubka.calls.models import Direction, PhoneCall
 from trubka.calls.popups import push_call_update
-from trubka.calls.recordings import queue_archive
 from trubka.clients.actions import do_create_contact
 from trubka.clients.lookup import CallerMatch, find_caller
 from trubka.connector.gateways.base import CallReport, ClientRef, TicketRef, new_client_name
@@ -108,8 +107,7 @@ class LocalDesk:
             PhoneCall.objects.filter(pk=call.pk).update(is_missed=False)
             call.is_missed = False
         for url in report.recording_urls:
-            recording = do_add_recording(call, source_url=url, duration=report.talk_duration)
-            queue_archive(recording)
+            do_add_recording(call, source_url=url, duration=report.talk_duration)
 
     def show_popup(self, report: CallReport) -> None:
         if not report.extension:
