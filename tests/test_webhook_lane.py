@@ -16,8 +16,8 @@ import pytest
 
 import uis_fixtures as uis
 from trubka.asgi import application
-from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector import intake
+from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector.providers.uis import accounts
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -122,6 +122,21 @@ def do_log_call(
     return call
 
 
+def do_mark_answered(call: PhoneCall) -> None:
+    """The call was answered after all (e.g. a recording of a second leg proves it): it is
+    no longer missed. Only the flag changes; no live update is pushed."""
+    PhoneCall.objects.filter(pk=call.pk).update(is_missed=False)
+    call.is_missed = False
+
+
+def do_link_call_to_ticket(call: PhoneCall, ticket: Ticket) -> None:
+    """Link ``call`` to ``ticket`` (e.g. the ticket its miss opened) and show the change to
+    whoever has the call on screen."""
+    PhoneCall.objects.filter(pk=call.pk).update(ticket=ticket)
+    call.ticket = ticket
+    push_call_update(call)
+
+
 def do_add_recording(
     call: PhoneCall,
     *,

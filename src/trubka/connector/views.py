@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,6 +14,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from trubka.connector.actions import (
+    AccountNotReady,
+    do_connect_account,
+    do_disable_account,
+    do_enable_account,
+    do_rotate_webhook_token,
+)
 from trubka.connector.forms import IntegrationForm, UisKeyForm
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
 from trubka.connector.notifications import TEMPLATES
@@ -80,16 +86,14 @@ def setup_start(request: HttpRequest) -> HttpResponse:
                     "connector/setup_start.html",
                     {"form": form, "outgoing_ip": settings.TRUBKA_OUTGOING_IP},
                 )
-            with transaction.atomic():
-                integration, _created = Integration.objects.select_for_update().get_or_create(
-                    app_id=account.app_id,
-                    defaults={"target": Target.LOCAL if _is_desk_admin(request) else Target.OKDESK},
-                )
-                integration.name = account.name
-                integration.timezone = account.timezone
-                integration.uis_api_key = key
-                integration.key_checked_at = timezone.now()
-                integration.save()
+            integration, _created = do_connect_account(
+                account.app_id,
+                name=account.name,
+                zone=account.timezone,
+                uis_api_key=key,
+                key_checked_at=timezone.now(),
+                target_if_new=Target.LOCAL if _is_desk_admin(request) else Target.OKDESK,
+            )
             proven = set(request.session.get(SESSION_KEY, []))
             proven.add(str(integration.uuid))
             request.session[SESSION_KEY] = sorted(proven)
@@ -140,17 +144,14 @@ def setup_toggle(request: HttpRequest, uuid: str, enable: bool) -> HttpResponse:
     integration = get_object_or_404(Integration, uuid=uuid)
     if not _may_manage(request, integration):
         raise PermissionDenied
-    if (
-        enable
-        and integration.target == Target.OKDESK
-        and not (integration.okdesk_account and integration.okdesk_api_key)
-    ):
-        messages.error(request, _("Enter the Okdesk account name and API key first."))
-    elif enable and not integration.key_checked_at:
-        messages.error(request, _("Check the UIS key first."))
+    try:
+        if enable:
+            do_enable_account(integration)
+        else:
+            do_disable_account(integration)
+    except AccountNotReady as exc:
+        messages.error(request, str(exc))
     else:
-        integration.enabled_at = timezone.now() if enable else None
-        integration.save(update_fields=["enabled_at", "updated_at"])
         messages.success(
             request,
             _("The integration is enabled.") if enable else _("The integration is disabled."),
@@ -164,8 +165,7 @@ def setup_rotate_token(request: HttpRequest, uuid: str) -> HttpResponse:
     integration = get_object_or_404(Integration, uuid=uuid)
     if not _may_manage(request, integration):
         raise PermissionDenied
-    integration.rotate_token()
-    integration.save()
+    do_rotate_webhook_token(integration)
     messages.success(
         request, _("A new notification URL was made; change it in all three UIS notifications.")
     )

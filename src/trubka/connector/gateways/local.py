@@ -1,5 +1,8 @@
 """The ``Gateway`` for the help desk in this same Trubka: the desk's actions, in-process.
 
+A thin adapter: it turns a ``CallReport`` into calls of the desk's actions (``calls.actions``,
+``calls.missed_calls``, ``clients.actions``) and writes no model itself.
+
 One ``LocalDesk`` serves one event (``connector.handling.gateway_for`` makes a new one each
 time), so what it looks up is looked up once per event: the caller comes back with the
 ``ClientRef`` that ``ensure_client`` returned (``CallReport.client``), and the employees of an
@@ -13,21 +16,17 @@ a card someone made meanwhile is found rather than doubled.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
-from django.utils import formats, timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
 
-from trubka.calls.actions import do_add_recording, do_log_call, do_request_popup
+from trubka.calls.actions import do_add_recording, do_log_call, do_mark_answered, do_request_popup
+from trubka.calls.missed_calls import do_open_missed_call_ticket
 from trubka.calls.models import Direction, PhoneCall
-from trubka.calls.popups import push_call_update
 from trubka.clients.actions import do_create_contact
 from trubka.clients.lookup import CallerMatch, find_caller
 from trubka.connector.gateways.base import CallReport, ClientRef, TicketRef, new_client_name
 from trubka.core.phones import normalize_phone
 from trubka.staff.models import Employee
-from trubka.tickets.actions import do_add_ticket_comment, do_create_ticket
-from trubka.tickets.models import Source, Ticket, TicketType
 
 
 class LocalDesk:
@@ -104,8 +103,7 @@ class LocalDesk:
         self._calls[(report.provider, report.call_id)] = call
         if report.answered and call.is_missed:
             # A recording proves the call was answered after all (e.g. by a second leg).
-            PhoneCall.objects.filter(pk=call.pk).update(is_missed=False)
-            call.is_missed = False
+            do_mark_answered(call)
         for url in report.recording_urls:
             do_add_recording(call, source_url=url, duration=report.talk_duration)
 
@@ -127,57 +125,8 @@ class LocalDesk:
             self.record_call(report)
             call = self._call(report)
         assert call is not None
-        if call.ticket_id:
-            return TicketRef(ticket_id=call.ticket_id, created=False)
-        with translation.override(settings.LANGUAGE_CODE):
-            when = formats.date_format(timezone.localtime(call.started_at), "DATETIME_FORMAT")
-            number = normalize_phone(call.client_number).display or _("a hidden number")
-            names = ", ".join(report.missed_by)
-            details = _("Missed call at %(when)s from %(number)s.") % {
-                "when": when,
-                "number": number,
-            }
-            if names:
-                details += " " + _("Not answered by: %(names)s.") % {"names": names}
-            ticket = self._open_missed_ticket_of(call)
-            if ticket is not None:
-                do_add_ticket_comment(
-                    ticket, content=_("Another missed call.") + " " + details, public=False
-                )
-                created = False
-            else:
-                ticket = do_create_ticket(
-                    title=_("Missed call from %(number)s") % {"number": number},
-                    description=details,
-                    contact=call.contact,
-                    company=call.company,
-                    source=Source.MISSED_CALL,
-                    type=TicketType.INCIDENT,
-                )
-                created = True
-        PhoneCall.objects.filter(pk=call.pk).update(ticket=ticket)
-        call.ticket = ticket
-        push_call_update(call)
+        ticket, created = do_open_missed_call_ticket(call, missed_by=report.missed_by)
         return TicketRef(ticket_id=ticket.pk, created=created)
-
-    @staticmethod
-    def _open_missed_ticket_of(call: PhoneCall) -> Ticket | None:
-        if not settings.TRUBKA_MISSED_CALL_REUSE_OPEN_TICKET:
-            return None
-        tickets = Ticket.objects.open().filter(source=Source.MISSED_CALL)
-        if call.contact_id:
-            tickets = tickets.filter(contact_id=call.contact_id)
-        elif call.company_id:
-            tickets = tickets.filter(company_id=call.company_id, contact__isnull=True)
-        elif call.client_match_key:
-            tickets = tickets.filter(
-                contact__isnull=True,
-                company__isnull=True,
-                phone_calls__client_match_key=call.client_match_key,
-            )
-        else:
-            return None
-        return tickets.order_by("-created_at").first()
 
     def _active_employees(self, extension: str | None) -> list[Employee]:
         """The active employees of ``extension``, first the one a call is logged with."""

@@ -19,9 +19,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from django.conf import settings
-from django.utils import translation
-from django.utils.translation import gettext as _
 
+from trubka.calls.missed_calls import missed_call_texts
 from trubka.connector.gateways.base import (
     CallReport,
     ClientRef,
@@ -202,25 +201,19 @@ class OkdeskCloud:
     def open_missed_call_ticket(self, report: CallReport) -> TicketRef:
         client = self.ensure_client(report.client_phone) if report.client_phone else ClientRef()
         marker = f"[call {report.call_id}]"
-        with translation.override(settings.LANGUAGE_CODE):
-            number = normalize_phone(report.client_phone).display or _("a hidden number")
-            title = _("Missed call from %(number)s") % {"number": number}
-            when = self._local_time(report) or ""
-            details = _("Missed call at %(when)s from %(number)s.") % {
-                "when": when,
-                "number": number,
-            }
-            if report.missed_by:
-                details += " " + _("Not answered by: %(names)s.") % {
-                    "names": ", ".join(report.missed_by)
-                }
-            repeat_note = _("Another missed call.")
+        # The desk's wording, with the time as Okdesk's account reads it (its own zone).
+        texts = missed_call_texts(
+            client_number=report.client_phone,
+            when=self._local_time(report) or "",
+            missed_by=report.missed_by,
+        )
+        title, details = texts.title, texts.details
         open_ticket = self._open_missed_ticket(client, title, marker)
         if open_ticket is not None:
             if marker not in str(open_ticket.get("description", "")) and marker not in (
                 self._comments_text(int(open_ticket["id"]))
             ):
-                self._comment(int(open_ticket["id"]), f"{repeat_note} {details} {marker}")
+                self._comment(int(open_ticket["id"]), f"{texts.repeat_comment} {marker}")
             ticket_id, created = int(open_ticket["id"]), False
         else:
             issue: dict[str, Any] = {"title": title, "description": f"{details} {marker}"}

@@ -10,8 +10,20 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from trubka.connector.actions import (
+    AccountNotReady,
+    do_connect_account,
+    do_disable_account,
+    do_enable_account,
+)
 from trubka.connector.models import Integration, Target
 from trubka.connector.providers.uis.client import UisApiError, UisClient
+
+# How to supply, from the command line, what enabling found missing.
+HINTS = {
+    "okdesk": "set the Okdesk account and API key with `trubka integration add`",
+    "uis_key": "check the UIS key with `trubka integration add --uis-key`",
+}
 
 
 def webhook_url_for(integration: Integration, base_url: str) -> str:
@@ -73,22 +85,20 @@ class Command(BaseCommand):
             options["okdesk_account"] and options["okdesk_key"]
         ):
             raise CommandError("--target okdesk needs --okdesk-account and --okdesk-key")
-        integration, created = Integration.objects.get_or_create(app_id=app_id)
-        integration.name = name or integration.name
-        integration.timezone = zone or integration.timezone
-        if key:
-            integration.uis_api_key = key
-        integration.key_checked_at = checked or integration.key_checked_at
-        integration.target = options["target"]
-        if options["okdesk_account"]:
-            integration.okdesk_account = options["okdesk_account"]
-        if options["okdesk_key"]:
-            integration.okdesk_api_key = options["okdesk_key"]
+        integration, created = do_connect_account(
+            app_id,
+            name=name,
+            zone=zone,
+            uis_api_key=key,
+            key_checked_at=checked,
+            target=options["target"],
+            okdesk_account=options["okdesk_account"],
+            okdesk_api_key=options["okdesk_key"],
+        )
         if options["disabled"]:
-            integration.enabled_at = None
-        else:
-            integration.enabled_at = integration.enabled_at or timezone.now()
-        integration.save()
+            do_disable_account(integration)
+        elif not integration.enabled:
+            self._enable_account(integration)
         self.stdout.write(f"{'Connected' if created else 'Updated'} {integration}.")
         self.stdout.write(
             f"Notification URL: {webhook_url_for(integration, self._base_url(options))}"
@@ -109,11 +119,21 @@ class Command(BaseCommand):
         integration = Integration.objects.filter(app_id=app_id).first()
         if integration is None:
             raise CommandError(f"UIS account {app_id} is not connected")
-        if enable and integration.target == Target.OKDESK and not integration.okdesk_api_key:
-            raise CommandError("set the Okdesk account and API key first (integration add)")
-        integration.enabled_at = timezone.now() if enable else None
-        integration.save(update_fields=["enabled_at", "updated_at"])
+        if enable:
+            self._enable_account(integration)
+        else:
+            do_disable_account(integration)
         self.stdout.write(f"{integration}: {'enabled' if enable else 'disabled'}.")
+
+    @staticmethod
+    def _enable_account(integration: Integration) -> None:
+        """Enable by the rule of ``trubka.connector.actions``; the operator vouches for the
+        account id, so an unchecked UIS key (``--skip-key-check``) is no obstacle here."""
+        try:
+            do_enable_account(integration, vouched=True)
+        except AccountNotReady as exc:
+            hint = HINTS.get(exc.missing)
+            raise CommandError(f"{exc} ({hint})" if hint else str(exc)) from None
 
     def _enable(self, options: dict[str, Any]) -> None:
         self._toggle(options["app_id"], True)
