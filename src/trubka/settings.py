@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "trubka.realtime",
     "trubka.okdesk_api",
     "trubka.ops",
+    "trubka.demo",
 ]
 
 MIDDLEWARE = [
