@@ -16,8 +16,9 @@ from trubka.calls.archive import ARCHIVE_ACTION
 from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector.queue.outcome import retry_event
 from trubka.ops import tally
-from trubka.ops.metrics import LATENCY_BUCKETS, REGISTRY
+from trubka.ops.metrics import LATENCY_BUCKETS
 from trubka.ops.models import MetricsState, UnsettledEvent, WorkerHeartbeat
+from trubka.ops.prometheus import REGISTRY
 from trubka.ops.retention import purge
 from trubka.realtime.models import AgentNotice
 

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "trubka.realtime",
     "trubka.okdesk_api",
     "trubka.ops",
+    "trubka.demo",
 ]
 
 MIDDLEWARE = [
@@ -282,7 +283,7 @@ TRUBKA_SSE_RETRY_MS = env_int("TRUBKA_SSE_RETRY_MS", 2000, minimum=100, maximum=
 TRUBKA_ADMIN_USERNAME = env_str("TRUBKA_ADMIN_USERNAME", "admin")
 TRUBKA_ADMIN_PASSWORD = env_str("TRUBKA_ADMIN_PASSWORD", "")
 
-# --- Security (see README «Configuration» and DESIGN «Nobody gets in») ------------------
+# Security (see README «Configuration» and DESIGN «Nobody gets in»).
 from trubka.core.security import check_secret  # noqa: E402
 
 # Outside DEBUG, placeholder secrets stop the process (TRUBKA_SECRET_KEY: in _secret_key()).

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from trubka.env import ConfigurationError
 
-# --- Placeholder secrets -------------------------------------------------------------------
+# Placeholder secrets.
 
 # Compared after lower-casing and dropping everything but letters and digits, so
 # "Change-Me", "change_me" and "CHANGEME" are one placeholder.
@@ -116,7 +116,7 @@ def check_secret(name: str, value: str, *, debug: bool) -> None:
     raise ConfigurationError(message)
 
 
-# --- The client's address ------------------------------------------------------------------
+# The client's address.
 
 
 def client_address(request: HttpRequest) -> str:
@@ -129,7 +129,7 @@ def client_address(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR") or "")
 
 
-# --- Login throttling ----------------------------------------------------------------------
+# Login throttling.
 
 LOGIN_WINDOW_SECONDS = 15 * 60
 THROTTLED_MESSAGE = _("Too many failed login attempts. Wait up to 15 minutes, then try again.")

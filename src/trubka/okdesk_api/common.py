@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -169,11 +169,6 @@ def parse_datetime(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=account_zone())
     return parsed
-
-
-def parse_date(value: str | None) -> date | None:
-    parsed = parse_datetime(value)
-    return parsed.date() if parsed else None
 
 
 def iso(value: datetime | None) -> str | None:

@@ -137,7 +137,7 @@ def state() -> MetricsState:
     return MetricsState.objects.get_or_create(pk=1)[0]
 
 
-# --- Folding -------------------------------------------------------------------------------
+# Folding.
 
 
 def fold_target(now: datetime) -> int:

@@ -23,12 +23,12 @@ from prometheus_client.exposition import choose_encoder
 from trubka.core.addresses import is_loopback
 from trubka.core.crypto import same_secret
 from trubka.core.security import client_address
-from trubka.ops import metrics
+from trubka.ops import metrics, prometheus
 
 logger = logging.getLogger(__name__)
 
 
-# --- /healthz ------------------------------------------------------------------------------
+# /healthz
 
 
 def _round(seconds: float | None) -> float | None:
@@ -118,7 +118,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(report, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-# --- /metrics ------------------------------------------------------------------------------
+# /metrics
 
 
 def _refusal(request: HttpRequest) -> HttpResponse | None:
@@ -149,7 +149,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         return refusal
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
     try:
-        body = encoder(metrics.REGISTRY)
+        body = encoder(prometheus.REGISTRY)
     except DatabaseError as exc:
         logger.warning("metrics: database error: %s", exc)
         return HttpResponse(

@@ -130,10 +130,6 @@ class Ticket(models.Model):
         self.search_text = build_search_text(self.title, self.description)
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
     def allowed_statuses(self) -> list[Status]:
         return [s for s in Status if s in TRANSITIONS[self.status]]
 

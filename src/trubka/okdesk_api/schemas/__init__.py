@@ -1,0 +1,1 @@
+"""Request and response shapes of the ``/api/v1`` endpoints, one module per router."""
