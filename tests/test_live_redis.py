@@ -25,6 +25,7 @@ from django.db import connection, transaction
 
 from live_server import DEFAULT_WAIT, SseStream, open_stream, session_cookie
 from trubka.calls.actions import do_request_popup
+from trubka.core.redis_channels import database_number
 from trubka.realtime.broker import RedisBroker, employee_channel, get_broker
 
 DEDICATED_URL = "redis://127.0.0.1:6379/15"
@@ -251,12 +252,13 @@ def test_a_ring_published_through_redis_reaches_the_agent_on_every_web_process(
 def test_the_test_process_publishes_on_the_employees_channel_through_redis(
     redis_broker, url, agent
 ):
-    """What a worker process sends: the JSON message on ``trubka:employee:<id>``."""
+    """What a worker process sends: the JSON message on ``trubka:<db>:employee:<id>``."""
     import redis
 
+    assert redis_broker.channel_prefix == f"trubka:{database_number(url)}:"
     listener = redis.Redis.from_url(url).pubsub()
     try:
-        listener.subscribe("trubka:" + employee_channel(agent.pk))
+        listener.subscribe(redis_broker.channel_prefix + employee_channel(agent.pk))
         assert listener.get_message(timeout=DEFAULT_WAIT)["type"] == "subscribe"
 
         with transaction.atomic():
