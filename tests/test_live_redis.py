@@ -25,7 +25,6 @@ from django.db import connection, transaction
 
 from live_server import DEFAULT_WAIT, SseStream, open_stream, session_cookie
 from trubka.calls.actions import do_request_popup
-from trubka.core.redis_channels import database_number
 from trubka.realtime.broker import RedisBroker, employee_channel, get_broker
 
 DEDICATED_URL = "redis://127.0.0.1:6379/15"
@@ -254,6 +253,8 @@ def test_the_test_process_publishes_on_the_employees_channel_through_redis(
 ):
     """What a worker process sends: the JSON message on ``trubka:<db>:employee:<id>``."""
     import redis
+
+    from trubka.core.redis_channels import database_number
 
     assert redis_broker.channel_prefix == f"trubka:{database_number(url)}:"
     listener = redis.Redis.from_url(url).pubsub()
