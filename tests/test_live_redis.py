@@ -251,12 +251,15 @@ def test_a_ring_published_through_redis_reaches_the_agent_on_every_web_process(
 def test_the_test_process_publishes_on_the_employees_channel_through_redis(
     redis_broker, url, agent
 ):
-    """What a worker process sends: the JSON message on ``trubka:employee:<id>``."""
+    """What a worker process sends: the JSON message on ``trubka:<db>:employee:<id>``."""
     import redis
 
+    from trubka.core.redis_channels import database_number
+
+    assert redis_broker.channel_prefix == f"trubka:{database_number(url)}:"
     listener = redis.Redis.from_url(url).pubsub()
     try:
-        listener.subscribe("trubka:" + employee_channel(agent.pk))
+        listener.subscribe(redis_broker.channel_prefix + employee_channel(agent.pk))
         assert listener.get_message(timeout=DEFAULT_WAIT)["type"] == "subscribe"
 
         with transaction.atomic():

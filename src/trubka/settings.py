@@ -272,12 +272,16 @@ TRUBKA_RECORDING_ARCHIVE = env_bool("TRUBKA_RECORDING_ARCHIVE", True)
 
 # Live popups: Redis pub/sub fans them out across web processes; empty = in this process.
 REDIS_URL = env_str("REDIS_URL", "")
-# How soon a browser reconnects its live stream after a drop, in milliseconds.
+# Pub/sub channels are shared by the whole Redis server: their names carry the database
+# number of REDIS_URL and this prefix, so installations sharing a server stay apart
+# (trubka.core.redis_channels).
+TRUBKA_REDIS_CHANNEL_PREFIX = env_str("TRUBKA_REDIS_CHANNEL_PREFIX", "")
 # Counters (failed logins and API keys) must be shared by every web process.
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
+# How soon a browser reconnects its live stream after a drop, in milliseconds.
 TRUBKA_SSE_RETRY_MS = env_int("TRUBKA_SSE_RETRY_MS", 2000, minimum=100, maximum=60000)
 
 TRUBKA_ADMIN_USERNAME = env_str("TRUBKA_ADMIN_USERNAME", "admin")

@@ -11,7 +11,10 @@ Every web process keeps its subscribers (one queue per open event stream) in a
 
 Messages go to channels named after one employee (``employee:<id>``): a call for
 extension 101 is published only to the employees with that extension, never broadcast and
-filtered in the browser.
+filtered in the browser. On Redis the channel is ``<prefix>trubka:<db>:employee:<id>``
+(``trubka.core.redis_channels``): Redis shares pub/sub channels across its database numbers,
+so the number of ``REDIS_URL`` and ``TRUBKA_REDIS_CHANNEL_PREFIX`` keep installations that
+share a Redis server from receiving each other's popups.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from functools import cache
 from typing import Any, Protocol
 
 from django.conf import settings
+
+from trubka.core.redis_channels import glob_escape, redis_channel
 
 logger = logging.getLogger(__name__)
 
@@ -107,20 +112,25 @@ class InMemoryBroker:
 
 
 class RedisBroker(InMemoryBroker):
-    """Publishes through Redis; one listener task per process feeds the local fan-out."""
+    """Publishes through Redis; one listener task per process feeds the local fan-out.
 
-    def __init__(self, url: str) -> None:
+    ``prefix`` defaults to ``TRUBKA_REDIS_CHANNEL_PREFIX``.
+    """
+
+    def __init__(self, url: str, prefix: str | None = None) -> None:
         super().__init__()
         import redis
 
         self.url = url
+        #: Put before a channel's name on Redis: ``<prefix>trubka:<db>:``.
+        self.channel_prefix = redis_channel(url, REDIS_PREFIX, prefix) + ":"
         self._client = redis.Redis.from_url(url)
         self._listener: asyncio.Task[None] | None = None
         self._listener_loop: asyncio.AbstractEventLoop | None = None
         self._ready: asyncio.Event | None = None
 
     def publish(self, channel: str, message: dict[str, Any]) -> None:
-        self._client.publish(REDIS_PREFIX + channel, json.dumps(message))
+        self._client.publish(self.channel_prefix + channel, json.dumps(message))
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
@@ -149,12 +159,12 @@ class RedisBroker(InMemoryBroker):
             client = aioredis.Redis.from_url(self.url)
             pubsub = client.pubsub()
             try:
-                await pubsub.psubscribe(REDIS_PREFIX + "*")
+                await pubsub.psubscribe(glob_escape(self.channel_prefix) + "*")
                 ready.set()
                 async for item in pubsub.listen():
                     if item.get("type") != "pmessage":
                         continue
-                    channel = item["channel"].decode()[len(REDIS_PREFIX) :]
+                    channel = item["channel"].decode()[len(self.channel_prefix) :]
                     try:
                         message = json.loads(item["data"])
                     except ValueError:

@@ -82,11 +82,11 @@ def kind() -> str | None:
 
 
 def redis_channel(url: str) -> str:
-    """``trubka-wake:<db>`` for the database number of the Redis URL ``url``."""
-    import redis
+    """``trubka-wake:<db>`` for the database number of the Redis URL ``url``, after
+    ``TRUBKA_REDIS_CHANNEL_PREFIX`` (see ``trubka.core.redis_channels``)."""
+    from trubka.core.redis_channels import redis_channel as named_channel
 
-    db = redis.connection.parse_url(url).get("db", 0) or 0
-    return f"{REDIS_CHANNEL_PREFIX}{db}"
+    return named_channel(url, REDIS_CHANNEL_PREFIX)
 
 
 def _redis_publisher(url: str) -> tuple[Any, str]:
