@@ -9,6 +9,7 @@ the scripts run in their ``finally`` blocks.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import math
 import os
@@ -254,6 +255,35 @@ def wait_until_quiet(
         if busy < threshold or time.monotonic() >= deadline:
             return busy
         say(f"{indent}waiting for a quiet machine: {busy:.2f} cores busy")
+
+
+def wait_quiet_and_say(
+    limit: float, label: str, threshold: float = 0.3, indent: str = "   "
+) -> None:
+    """``wait_until_quiet`` when ``limit`` is positive, then ``label: N cores`` on a line."""
+    if limit > 0:
+        busy = wait_until_quiet(limit, threshold=threshold, indent=indent)
+        say(f"{label}: {busy:.2f} cores")
+
+
+def add_wait_quiet_argument(
+    parser: argparse.ArgumentParser, default: float, help: str | None = None
+) -> None:
+    """``--wait-quiet SECONDS``: wait up to this long for an idle machine first."""
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=default,
+        metavar="SECONDS",
+        help=help or "wait up to this long for an idle machine before measuring",
+    )
+
+
+def print_source_diff(src: Path) -> None:
+    """Where a what-if run's ``--src`` comes from and how it differs from the working tree."""
+    diff = source_diff(src)
+    say(f"   source      {src} — differs from the working tree by:")
+    say("\n".join("      " + x for x in (diff or "(nothing)").splitlines()))
 
 
 # ---------------------------------------------------------------------------------------------

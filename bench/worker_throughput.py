@@ -43,10 +43,13 @@ import json
 import os
 import random
 import re
+import signal
+import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -240,7 +243,7 @@ def verify(url: str, calls: list[dict], unknown_pool: list[str]) -> dict[str, ob
     }
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
@@ -252,7 +255,7 @@ def main() -> int:
         metavar="FILE",
         help="profile the first worker of the first run (py-spy)",
     )
-    parser.add_argument("--wait-quiet", type=float, default=300, metavar="SECONDS")
+    common.add_wait_quiet_argument(parser, default=300)
     parser.add_argument(
         "--count-queries",
         type=int,
@@ -268,231 +271,287 @@ def main() -> int:
         help="run the trubka processes from this copy of src/ instead of the working tree "
         "(what-if runs with a fix applied; the difference is printed)",
     )
-    args = parser.parse_args()
-    src = Path(args.src).resolve() if args.src else common.SRC
+    return parser.parse_args()
 
+
+PENDING_SQL = "SELECT count(*) FROM connector_callevent WHERE status = 'pending'"
+
+
+@dataclass
+class Queue:
+    """The filled template database every run copies, and what was sent into it."""
+
+    work: Path
+    env: dict[str, str]
+    name: str
+    calls: list[dict]
+    unknown: list[str]
+    notifications: int
+
+
+def fill_queue(args: argparse.Namespace, src: Path, cleanup: Cleanup, work: Path) -> Queue:
+    """The template database: migrated, set up, its queue filled through ``trubka web``."""
+    rng = random.Random(args.seed)
+    redis_url = common.start_redis(cleanup, work)
+    tmpl, tmpl_url = common.new_database(cleanup, work, "wtmpl")
+    env = common.trubka_env(
+        work, tmpl_url, src=src, REDIS_URL=redis_url, TRUBKA_RECORDING_ARCHIVE="false"
+    )
+    t0 = time.perf_counter()
+    common.migrate(env, work)
+    known = [f"+7 9{rng.randrange(10**9):09d}" for _ in range(1000)]
+    unknown = [f"79{rng.randrange(10**9):09d}" for _ in range(600)]
+    code = f"PHONES = {json.dumps(known)}\n" + SETUP_CODE
+    common.run_trubka("shell", "-c", code, env=env, cwd=work)
+    port = common.free_port()
+    url = common.add_integration(
+        f"http://{common.HOST}:{port}", env=env, cwd=work, app_id=APP_ID, zone=ZONE
+    )
+    # UIS writes contact_phone_number as digits with the country code.
+    calls = plan_calls(args.calls, rng, [re.sub(r"\D", "", k) for k in known], unknown)
+    bodies = bodies_in_order(calls)
+    web = common.spawn_web(cleanup, port, 2, env=env, cwd=work, log=work / "web.log")
+    common.wait_for_http(common.health_url(port), [web])
+    t1 = time.perf_counter()
+    answers = post_all(url, bodies)
+    post_s = time.perf_counter() - t1
+    common.stop_process(web)
+    pending = query(tmpl_url, PENDING_SQL)[0][0]
+    say(
+        f"-- prepared in {time.perf_counter() - t0:.0f} s: posted {len(bodies)} notifications "
+        f"through HTTP in {post_s:.1f} s ({len(bodies) / post_s:.0f}/s), answers {answers}; "
+        f"{pending} pending in the queue"
+    )
+    if pending != len(bodies):
+        raise RuntimeError(f"expected {len(bodies)} pending events, found {pending}")
+    return Queue(work, env, tmpl, calls, unknown, len(bodies))
+
+
+def start_workers(
+    cleanup: Cleanup, queue: Queue, n: int, env: dict[str, str]
+) -> list[subprocess.Popen[bytes]]:
+    return [
+        common.spawn(
+            cleanup,
+            [*common.trubka_command(), "worker", "--idle", "0.2"],
+            env=env,
+            cwd=queue.work,
+            log=queue.work / f"worker-{n}-{k}.log",
+        )
+        for k in range(n)
+    ]
+
+
+def start_profiler(pid: int, output: str, work: Path) -> subprocess.Popen[bytes] | None:
+    time.sleep(1.5)  # past the imports
+    # --idle: wall time, the waits on PostgreSQL too.
+    return common.start_py_spy(
+        pid, output, "--rate", "250", "--idle", "--nonblocking", log=work / "py-spy.log"
+    )
+
+
+def wait_drained(
+    db: str, workers: list[subprocess.Popen[bytes]], left: int, deadline: float
+) -> int:
+    """Wait until nothing is pending (or the deadline, or 30 s without progress); returns
+    the events left pending."""
+    progress_at, last_left = time.perf_counter(), left
+    while time.perf_counter() < deadline:
+        left = query(db, PENDING_SQL)[0][0]
+        if not left:
+            break
+        if any(w.poll() is not None for w in workers):
+            raise RuntimeError("a worker exited early")
+        if left < last_left:
+            progress_at, last_left = time.perf_counter(), left
+        elif time.perf_counter() - progress_at > 30:
+            say("   no progress for 30 s; giving up on this run")
+            break
+        time.sleep(0.25)
+    return left
+
+
+def drain(
+    args: argparse.Namespace, cleanup: Cleanup, queue: Queue, n: int, db: str, profile: bool
+) -> tuple[int, float, CpuMeter]:
+    """Drain one copy of the queue with ``n`` workers: (events left, wall time, CPU)."""
+    wenv = dict(queue.env, DATABASE_URL=db)
+    common.wait_quiet_and_say(args.wait_quiet, "   machine busy before the run")
+    say(f"-- {n} worker(s)")
+    meter = CpuMeter({})
+    start = time.perf_counter()
+    workers = start_workers(cleanup, queue, n, wenv)
+    pids = [w.pid for w in workers]
+    meter.groups = {
+        "workers": lambda pids=pids: common.tree_cpu_seconds(pids),
+        "postgresql": common.postgres_cpu_seconds,
+    }
+    meter.start()
+    spy = start_profiler(pids[0], args.py_spy, queue.work) if profile else None
+    left = wait_drained(db, workers, queue.notifications, start + args.timeout)
+    wall = time.perf_counter() - start
+    meter.stop()
+    for w in workers:
+        common.stop_process(w)
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=30)
+    return left, wall, meter
+
+
+def measure_run(
+    db: str, queue: Queue, n: int, left: int, wall: float, meter: CpuMeter, base_rate: float
+) -> dict:
+    """The figures of one drained copy; ``base_rate`` is one worker's (0 for this run)."""
+    first, last, done = query(
+        db,
+        "SELECT min(processed_at), max(processed_at),"
+        " count(*) FROM connector_callevent"
+        " WHERE status = 'processed'",
+    )[0]
+    span = (last - first).total_seconds() if first and last else float("nan")
+    rate = done / span if span else float("nan")
+    base_rate = base_rate or rate
+    per_worker = query(db, "SELECT count(*) FROM connector_callevent WHERE attempts > 1")[0][0]
+    check = verify(db, queue.calls, queue.unknown)
+    errors = query(
+        db,
+        "SELECT left(last_error, 300), count(*) FROM connector_callevent"
+        " WHERE last_error <> '' GROUP BY 1 ORDER BY 2 DESC LIMIT 5",
+    )
+    for error, count in errors:
+        say(f"   last_error x{count}: {error}")
+    return {
+        "workers": n,
+        "processed": done,
+        "left": left,
+        "span_s": span,
+        "wall_s": wall,
+        "rate": rate,
+        "speedup": rate / base_rate,
+        "efficiency": rate / base_rate / n,
+        "retried_events": per_worker,
+        "cpu_cores": {k: v / meter.wall for k, v in meter.used.items()},
+        "verify": check,
+    }
+
+
+def print_run(run: dict, meter: CpuMeter) -> None:
+    check = run["verify"]
+    say(
+        f"   {run['processed']} processed in {run['span_s']:.1f} s = {run['rate']:.0f} events/s "
+        f"(wall incl. start-up {run['wall_s']:.1f} s); speed-up x{run['speedup']:.2f}, "
+        f"efficiency {100 * run['efficiency']:.0f} %; events retried {run['retried_events']}"
+    )
+    say("   CPU: " + "; ".join(meter.lines()))
+    bad = [k for k, v in check["checks"].items() if not v["ok"]]
+    say(
+        f"   exactly once in effect: {'yes' if check['ok'] else 'NO'}"
+        + (
+            " — "
+            + ", ".join(
+                f"{k}: {check['checks'][k]['got']} (want {check['checks'][k]['want']})" for k in bad
+            )
+            if bad
+            else ""
+        )
+        + f"; popups {check['popups']}, missed tickets {check['tickets']} "
+        f"+ comments {check['comments']}"
+    )
+
+
+def run_all(args: argparse.Namespace, cleanup: Cleanup, queue: Queue) -> list[dict]:
+    """One drained copy of the queue per worker count."""
+    runs: list[dict] = []
+    base_rate = 0.0
+    for n in args.workers:
+        name, db = common.new_database(cleanup, queue.work, f"w{n}", template=queue.name)
+        profile = bool(args.py_spy) and not runs
+        left, wall, meter = drain(args, cleanup, queue, n, db, profile)
+        run = measure_run(db, queue, n, left, wall, meter, base_rate)
+        base_rate = base_rate or run["rate"]
+        runs.append(run)
+        print_run(run, meter)
+        common.drop_database(name)
+    return runs
+
+
+def count_queries(args: argparse.Namespace, cleanup: Cleanup, queue: Queue) -> dict | None:
+    """One worker in this benchmark's own process tree, counting SQL per event."""
+    if not args.count_queries:
+        return None
+    name, db = common.new_database(cleanup, queue.work, "wq", template=queue.name)
+    qenv = dict(queue.env, DATABASE_URL=db)
+    out = common.run_trubka(
+        "shell", "-c", f"LIMIT = {args.count_queries}\n" + COUNT_CODE, env=qenv, cwd=queue.work
+    )
+    line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
+    counted = json.loads(line[len("BENCH_JSON ") :])
+    say(f"-- SQL per event, one worker, first {sum(counted['events'].values())} events:")
+    for action, n in sorted(counted["events"].items()):
+        say(
+            f"   {action:<8} {n:>5} events: {counted['queries'][action] / n:5.1f} queries, "
+            f"{1000 * counted['seconds'][action] / n:6.1f} ms each"
+        )
+    say(
+        f"   claim_batch: {counted['claim_queries'] / max(counted['claims'], 1):.1f} "
+        f"queries per batch of up to 20"
+    )
+    common.drop_database(name)
+    return counted
+
+
+def report(info: dict[str, str], runs: list[dict]) -> None:
+    say("")
+    common.print_info("Results", info)
+    say(
+        f"   {'workers':>7} {'events/s':>9} {'speed-up':>9} {'efficiency':>10} "
+        f"{'workers CPU':>11} {'PG CPU':>7} {'idle':>5} {'once':>5}"
+    )
+    for r in runs:
+        c = r["cpu_cores"]
+        idle = (os.cpu_count() or 2) - c["machine"]
+        say(
+            f"   {r['workers']:>7} {r['rate']:>9.0f} {r['speedup']:>8.2f}x "
+            f"{100 * r['efficiency']:>9.0f}% {c['workers']:>11.2f} {c['postgresql']:>7.2f} "
+            f"{idle:>5.2f} {'yes' if r['verify']['ok'] else 'NO':>5}"
+        )
+    by_n = {r["workers"]: r for r in runs}
+    if 2 in by_n:
+        say(
+            f"   1→2 workers: x{by_n[2]['speedup']:.2f}   near-linear (>= x{2 * NEAR_LINEAR:.1f}) "
+            + common.verdict(by_n[2]["speedup"] >= 2 * NEAR_LINEAR)
+        )
+    if 4 in by_n:
+        say(
+            f"   1→4 workers: x{by_n[4]['speedup']:.2f}   near-linear (>= x{4 * NEAR_LINEAR:.1f}) "
+            + common.verdict(by_n[4]["speedup"] >= 4 * NEAR_LINEAR)
+            + " (2 cores: above x2 is impossible here)"
+        )
+    say(
+        "   exactly once in effect in every run: "
+        + common.verdict(all(r["verify"]["ok"] for r in runs))
+    )
+
+
+def main() -> int:
+    args = parse_args()
+    src = Path(args.src).resolve() if args.src else common.SRC
     info = common.print_machine("Worker throughput: 1, 2 and 4 trubka worker processes")
     say(
         f"   settings    calls={args.calls} (notifications={args.calls * 3}) "
         f"workers={args.workers} seed={args.seed}"
     )
     if args.src:
-        diff = common.source_diff(src)
-        say(f"   source      {src} — differs from the working tree by:")
-        say("\n".join("      " + x for x in (diff or "(nothing)").splitlines()))
-    rng = random.Random(args.seed)
+        common.print_source_diff(src)
     cleanup = Cleanup()
-    runs: list[dict] = []
+    work: Path | None = None
     try:
         work = common.temp_dir(cleanup, "bench-worker-")
-        redis_url = common.start_redis(cleanup, work)
-        tmpl, tmpl_url = common.new_database(cleanup, work, "wtmpl")
-        env = common.trubka_env(
-            work, tmpl_url, src=src, REDIS_URL=redis_url, TRUBKA_RECORDING_ARCHIVE="false"
-        )
-        t0 = time.perf_counter()
-        common.migrate(env, work)
-        known = [f"+7 9{rng.randrange(10**9):09d}" for _ in range(1000)]
-        unknown = [f"79{rng.randrange(10**9):09d}" for _ in range(600)]
-        code = f"PHONES = {json.dumps(known)}\n" + SETUP_CODE
-        common.run_trubka("shell", "-c", code, env=env, cwd=work)
-        port = common.free_port()
-        url = common.add_integration(
-            f"http://{common.HOST}:{port}", env=env, cwd=work, app_id=APP_ID, zone=ZONE
-        )
-        # UIS writes contact_phone_number as digits with the country code.
-        calls = plan_calls(args.calls, rng, [re.sub(r"\D", "", k) for k in known], unknown)
-        bodies = bodies_in_order(calls)
-        web = common.spawn_web(cleanup, port, 2, env=env, cwd=work, log=work / "web.log")
-        common.wait_for_http(common.health_url(port), [web])
-        t1 = time.perf_counter()
-        answers = post_all(url, bodies)
-        post_s = time.perf_counter() - t1
-        common.stop_process(web)
-        pending = query(
-            tmpl_url, "SELECT count(*) FROM connector_callevent WHERE status = 'pending'"
-        )[0][0]
-        say(
-            f"-- prepared in {time.perf_counter() - t0:.0f} s: posted {len(bodies)} notifications "
-            f"through HTTP in {post_s:.1f} s ({len(bodies) / post_s:.0f}/s), answers {answers}; "
-            f"{pending} pending in the queue"
-        )
-        if pending != len(bodies):
-            raise RuntimeError(f"expected {len(bodies)} pending events, found {pending}")
-
-        base_rate = None
-        for n in args.workers:
-            name, db = common.new_database(cleanup, work, f"w{n}", template=tmpl)
-            wenv = dict(env, DATABASE_URL=db)
-            if args.wait_quiet > 0:
-                busy = common.wait_until_quiet(args.wait_quiet)
-                say(f"   machine busy before the run: {busy:.2f} cores")
-            say(f"-- {n} worker(s)")
-            meter = CpuMeter({})
-            workers = []
-            start = time.perf_counter()
-            for k in range(n):
-                workers.append(
-                    common.spawn(
-                        cleanup,
-                        [*common.trubka_command(), "worker", "--idle", "0.2"],
-                        env=wenv,
-                        cwd=work,
-                        log=work / f"worker-{n}-{k}.log",
-                    )
-                )
-            pids = [w.pid for w in workers]
-            meter.groups = {
-                "workers": lambda pids=pids: common.tree_cpu_seconds(pids),
-                "postgresql": common.postgres_cpu_seconds,
-            }
-            meter.start()
-            spy = None
-            if args.py_spy and not runs:
-                time.sleep(1.5)  # past the imports
-                # --idle: wall time, the waits on PostgreSQL too.
-                spy = common.start_py_spy(
-                    pids[0],
-                    args.py_spy,
-                    "--rate",
-                    "250",
-                    "--idle",
-                    "--nonblocking",
-                    log=work / "py-spy.log",
-                )
-            deadline = start + args.timeout
-            left = len(bodies)
-            progress_at, last_left = time.perf_counter(), left
-            while time.perf_counter() < deadline:
-                left = query(
-                    db, "SELECT count(*) FROM connector_callevent WHERE status = 'pending'"
-                )[0][0]
-                if not left:
-                    break
-                if any(w.poll() is not None for w in workers):
-                    raise RuntimeError("a worker exited early")
-                if left < last_left:
-                    progress_at, last_left = time.perf_counter(), left
-                elif time.perf_counter() - progress_at > 30:
-                    say("   no progress for 30 s; giving up on this run")
-                    break
-                time.sleep(0.25)
-            wall = time.perf_counter() - start
-            meter.stop()
-            for w in workers:
-                common.stop_process(w)
-            if spy is not None:
-                spy.send_signal(__import__("signal").SIGINT)
-                spy.wait(timeout=30)
-            first, last, done = query(
-                db,
-                "SELECT min(processed_at), max(processed_at),"
-                " count(*) FROM connector_callevent"
-                " WHERE status = 'processed'",
-            )[0]
-            span = (last - first).total_seconds() if first and last else float("nan")
-            rate = done / span if span else float("nan")
-            base_rate = base_rate or rate
-            per_worker = query(db, "SELECT count(*) FROM connector_callevent WHERE attempts > 1")[
-                0
-            ][0]
-            check = verify(db, calls, unknown)
-            errors = query(
-                db,
-                "SELECT left(last_error, 300), count(*) FROM connector_callevent"
-                " WHERE last_error <> '' GROUP BY 1 ORDER BY 2 DESC LIMIT 5",
-            )
-            for error, count in errors:
-                say(f"   last_error x{count}: {error}")
-            run = {
-                "workers": n,
-                "processed": done,
-                "left": left,
-                "span_s": span,
-                "wall_s": wall,
-                "rate": rate,
-                "speedup": rate / base_rate,
-                "efficiency": rate / base_rate / n,
-                "retried_events": per_worker,
-                "cpu_cores": {k: v / meter.wall for k, v in meter.used.items()},
-                "verify": check,
-            }
-            runs.append(run)
-            say(
-                f"   {done} processed in {span:.1f} s = {rate:.0f} events/s "
-                f"(wall incl. start-up {wall:.1f} s); speed-up x{run['speedup']:.2f}, "
-                f"efficiency {100 * run['efficiency']:.0f} %; events retried {per_worker}"
-            )
-            say("   CPU: " + "; ".join(meter.lines()))
-            bad = [k for k, v in check["checks"].items() if not v["ok"]]
-            say(
-                f"   exactly once in effect: {'yes' if check['ok'] else 'NO'}"
-                + (
-                    " — "
-                    + ", ".join(
-                        f"{k}: {check['checks'][k]['got']} (want {check['checks'][k]['want']})"
-                        for k in bad
-                    )
-                    if bad
-                    else ""
-                )
-                + f"; popups {check['popups']}, missed tickets {check['tickets']} "
-                f"+ comments {check['comments']}"
-            )
-            common.drop_database(name)
-
-        counted = None
-        if args.count_queries:
-            # One worker in this benchmark's own process tree, counting SQL per event.
-            name, db = common.new_database(cleanup, work, "wq", template=tmpl)
-            qenv = dict(env, DATABASE_URL=db)
-            out = common.run_trubka(
-                "shell", "-c", f"LIMIT = {args.count_queries}\n" + COUNT_CODE, env=qenv, cwd=work
-            )
-            line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
-            counted = json.loads(line[len("BENCH_JSON ") :])
-            say(f"-- SQL per event, one worker, first {sum(counted['events'].values())} events:")
-            for action, n in sorted(counted["events"].items()):
-                say(
-                    f"   {action:<8} {n:>5} events: {counted['queries'][action] / n:5.1f} queries, "
-                    f"{1000 * counted['seconds'][action] / n:6.1f} ms each"
-                )
-            say(
-                f"   claim_batch: {counted['claim_queries'] / max(counted['claims'], 1):.1f} "
-                f"queries per batch of up to 20"
-            )
-            common.drop_database(name)
-
-        say("")
-        common.print_info("Results", info)
-        say(
-            f"   {'workers':>7} {'events/s':>9} {'speed-up':>9} {'efficiency':>10} "
-            f"{'workers CPU':>11} {'PG CPU':>7} {'idle':>5} {'once':>5}"
-        )
-        for r in runs:
-            c = r["cpu_cores"]
-            idle = (os.cpu_count() or 2) - c["machine"]
-            say(
-                f"   {r['workers']:>7} {r['rate']:>9.0f} {r['speedup']:>8.2f}x "
-                f"{100 * r['efficiency']:>9.0f}% {c['workers']:>11.2f} {c['postgresql']:>7.2f} "
-                f"{idle:>5.2f} {'yes' if r['verify']['ok'] else 'NO':>5}"
-            )
-        by_n = {r["workers"]: r for r in runs}
-        if 2 in by_n:
-            say(
-                f"   1→2 workers: x{by_n[2]['speedup']:.2f}   near-linear (>= x{2 * NEAR_LINEAR:.1f}) "
-                + common.verdict(by_n[2]["speedup"] >= 2 * NEAR_LINEAR)
-            )
-        if 4 in by_n:
-            say(
-                f"   1→4 workers: x{by_n[4]['speedup']:.2f}   near-linear (>= x{4 * NEAR_LINEAR:.1f}) "
-                + common.verdict(by_n[4]["speedup"] >= 4 * NEAR_LINEAR)
-                + " (2 cores: above x2 is impossible here)"
-            )
-        say(
-            "   exactly once in effect in every run: "
-            + common.verdict(all(r["verify"]["ok"] for r in runs))
-        )
+        queue = fill_queue(args, src, cleanup, work)
+        runs = run_all(args, cleanup, queue)
+        counted = count_queries(args, cleanup, queue)
+        report(info, runs)
         common.write_json(
             args.json,
             {
@@ -504,7 +563,7 @@ def main() -> int:
             },
         )
     except Exception:
-        if "work" in locals():
+        if work is not None:
             common.show_logs(work, 20)
         raise
     finally:
