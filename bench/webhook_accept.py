@@ -88,6 +88,7 @@ def make_baseline_app():  # type: ignore[no-untyped-def]
                 remote_addr=addr,
                 raw_body=body.decode("utf-8", errors="replace"),
                 action="wait",
+                kind="ring",
                 call_id=f"{prefix}{n}",
                 parsed=parsed,
                 dedupe_key=f"base:{prefix}:{n}",

@@ -159,7 +159,8 @@ COUNT_CODE = r"""
 import collections, json, time
 from django.db import connection
 from trubka.connector.models import CallEvent
-from trubka.connector.processing import claim_batch, run_event
+from trubka.connector.queue.claim import claim_batch
+from trubka.connector.queue.outcome import run_event
 actions = dict(CallEvent.objects.values_list("id", "action"))
 seen = {"q": 0}
 def count(execute, sql, params, many, context):

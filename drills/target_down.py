@@ -13,11 +13,10 @@ A connected UIS account's help desk is «an Okdesk cloud account»: a small fake
    ``TRUBKA_OKDESK_TIMEOUT`` (2 s). Minutes in production; one minute here (the default);
 4. up again, until the queue drains (bounded by ``--timeout``).
 
-The worker runs in this process (two ``Worker`` threads on the drill's PostgreSQL database):
-the backoff base is not configurable through the environment, so
-``trubka.connector.processing.BACKOFF_BASE_SECONDS`` / ``BACKOFF_MAX_SECONDS`` are set here to
-1 s / 8 s, and ``TRUBKA_EVENT_MAX_ATTEMPTS`` to 100, so retries keep coming through the
-outage and the queue drains soon after it.
+The worker runs in this process (two ``Worker`` threads on the drill's PostgreSQL database),
+with ``TRUBKA_BACKOFF_BASE_SECONDS`` / ``TRUBKA_BACKOFF_MAX_SECONDS`` at 1 s / 8 s and
+``TRUBKA_EVENT_MAX_ATTEMPTS`` at 100, so retries keep coming through the outage and the queue
+drains soon after it.
 
 Passes when every event ends processed; the fake account holds exactly one contact per
 number, one call record per call (with its issue for a missed one), one issue per missed call
@@ -97,13 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in stack.env().items():
             os.environ[key] = value
         os.environ["DJANGO_SETTINGS_MODULE"] = "trubka.settings"
+        os.environ["TRUBKA_BACKOFF_BASE_SECONDS"] = "1"
+        os.environ["TRUBKA_BACKOFF_MAX_SECONDS"] = "8"
         import django
 
         django.setup()
-        from trubka.connector import processing
-
-        processing.BACKOFF_BASE_SECONDS = 1
-        processing.BACKOFF_MAX_SECONDS = 8
+        from trubka.connector.queue.worker import Worker
 
         # The script: one number per call, the end 1–3 s after the wait, calls spread over
         # everything but the last tenth of the outage.
@@ -124,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         schedule.sort(key=lambda s: s[0])
 
         for _ in range(2):
-            worker = processing.Worker(idle_seconds=0.2)
+            worker = Worker(idle_seconds=0.2)
             thread = threading.Thread(target=worker.run, daemon=True)
             thread.start()
             workers.append((worker, thread))
