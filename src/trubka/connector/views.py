@@ -27,6 +27,7 @@ from trubka.connector.notifications import TEMPLATES
 from trubka.connector.providers.uis.client import UisApiError, UisClient, UisEmployee
 from trubka.connector.queue.outcome import retry_event
 from trubka.core.views import paginate, query_without_page
+from trubka.staff.actions import do_create_employee
 from trubka.staff.models import Employee
 
 SESSION_KEY = "connector_accounts"
@@ -266,20 +267,11 @@ def employee_check(request: HttpRequest, uuid: str) -> HttpResponse:
 
 def _create_employee_from_uis(uis_employee: UisEmployee) -> Employee:
     """A desk employee for a UIS one, with no password yet (an administrator sets it)."""
-    base = (uis_employee.login or f"ext{uis_employee.extension}").lower()
-    username = base
-    suffix = 1
-    while Employee.objects.filter(username=username).exists():
-        suffix += 1
-        username = f"{base}{suffix}"
-    employee = Employee(
-        username=username,
+    return do_create_employee(
+        username=uis_employee.login or f"ext{uis_employee.extension}",
         first_name=uis_employee.first_name,
         last_name=uis_employee.last_name or uis_employee.full_name,
         patronymic=uis_employee.patronymic,
         email=uis_employee.email,
         extension=uis_employee.extension,
     )
-    employee.set_unusable_password()
-    employee.save()
-    return employee
