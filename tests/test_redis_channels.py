@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from test_server_settings import shown
-from trubka.connector import wakeup
+from trubka.connector.queue import wakeup
 from trubka.core.redis_channels import database_number, glob_escape, redis_channel
 from trubka.realtime.broker import RedisBroker, employee_channel
 
