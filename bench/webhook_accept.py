@@ -339,7 +339,7 @@ def prepare(args: argparse.Namespace, cleanup: Cleanup, work: Path, wrk: str) ->
             "shell",
             "-c",
             "from trubka.connector.models import Integration;"
-            f"print(Integration.objects.get(app_id={APP_ID}).pk)",
+            f"print(Integration.objects.get(account_id={APP_ID}).pk)",
             env=env_real,
             cwd=work,
         )

@@ -75,7 +75,7 @@ def _fixed_encryption_key(settings):
 @pytest.fixture
 def account(db) -> Integration:
     """A connected UIS account (``app_id`` 900 of tests/uis_fixtures.py), enabled."""
-    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
+    return Integration.objects.create(account_id=uis.APP_ID, enabled_at=timezone.now())
 
 
 @pytest.fixture(autouse=True)

@@ -612,7 +612,7 @@ def test_a_failed_attempt_leaves_no_half_done_changes(account, desk, monkeypatch
 
 def test_an_okdesk_account_without_its_api_key_fails_permanently_with_a_clear_message(db, desk):
     account = Integration.objects.create(
-        app_id=uis.APP_ID,
+        account_id=uis.APP_ID,
         target=Target.OKDESK,
         okdesk_account="romashka",
         enabled_at=timezone.now(),
@@ -629,7 +629,7 @@ def test_an_okdesk_account_that_cannot_be_reached_is_retried_later(db, desk):
     from fake_uis import closed_port_url
 
     account = Integration.objects.create(
-        app_id=uis.APP_ID,
+        account_id=uis.APP_ID,
         target=Target.OKDESK,
         okdesk_account=closed_port_url().removesuffix("/v2.0"),
         okdesk_api_key="okdesk-secret",
@@ -727,7 +727,7 @@ def wait_for(condition, timeout: float = 20.0) -> bool:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_running_worker_processes_an_event_posted_after_it_started(agent, caller):
-    account = Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
+    account = Integration.objects.create(account_id=uis.APP_ID, enabled_at=timezone.now())
     # A long idle poll: the event must be picked up because the webhook wakes the worker.
     worker = Worker(idle_seconds=30)
     thread = worker.start_thread()

@@ -23,7 +23,7 @@ from trubka.core.crypto import token_digest
 
 
 def account(**fields) -> Integration:
-    return Integration.objects.create(app_id=777, **fields)
+    return Integration.objects.create(account_id=777, **fields)
 
 
 @pytest.fixture(autouse=True)

@@ -55,7 +55,7 @@ def test_adding_offline_prints_the_notification_url(db):
 def test_adding_offline_creates_an_enabled_account_for_this_desk(db):
     integration("add", "--app-id", "777", "--skip-key-check")
     account = Integration.objects.get()
-    assert (account.app_id, account.target, account.enabled) == (777, Target.LOCAL, True)
+    assert (account.account_id, account.target, account.enabled) == ("777", Target.LOCAL, True)
 
 
 def test_adding_offline_does_not_mark_the_key_as_checked(db):
@@ -98,8 +98,8 @@ def test_adding_without_a_key_or_offline_flag_is_refused(db):
 def test_adding_with_a_key_reads_the_account_from_uis(uis_server):
     integration("add", "--uis-key", KEY)
     account = Integration.objects.get()
-    assert (account.app_id, account.name, account.timezone) == (
-        555,
+    assert (account.account_id, account.name, account.timezone) == (
+        "555",
         "ООО Ромашка",
         "Asia/Yekaterinburg",
     )
@@ -198,7 +198,7 @@ def test_listing_shows_each_account_with_its_state_and_url(db):
     integration("add", "--app-id", "777", "--skip-key-check", "--name", "Ромашка")
     integration("add", "--app-id", "778", "--skip-key-check", "--disabled")
     out, _ = integration("list")
-    tokens = {a.app_id: a.webhook_token for a in Integration.objects.all()}
+    tokens = {int(a.account_id): a.webhook_token for a in Integration.objects.all()}
     assert out.splitlines() == [
         f"777\tРомашка\tlocal\tenabled\thttp://127.0.0.1:8000/okdesk/webhook/{tokens[777]}/",
         f"778\t-\tlocal\tdisabled\thttp://127.0.0.1:8000/okdesk/webhook/{tokens[778]}/",
@@ -223,7 +223,7 @@ def test_enabling_an_unknown_account_is_refused(db):
 
 
 def test_enabling_an_okdesk_account_without_its_key_is_refused(db):
-    Integration.objects.create(app_id=777, target=Target.OKDESK, okdesk_account="romashka")
+    Integration.objects.create(account_id=777, target=Target.OKDESK, okdesk_account="romashka")
     with pytest.raises(CommandError, match="Okdesk account and API key"):
         integration("enable", "--app-id", "777")
     assert Integration.objects.get().enabled is False
@@ -233,7 +233,7 @@ def test_enabling_an_okdesk_account_without_its_key_is_refused(db):
 
 
 def test_the_worker_once_processes_the_pending_events(db, agent, caller):
-    account = Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
+    account = Integration.objects.create(account_id=uis.APP_ID, enabled_at=timezone.now())
     uis.send(account, uis.wait())
     uis.send(account, uis.history())
     out = StringIO()
@@ -253,7 +253,7 @@ def test_the_worker_once_with_nothing_to_do_processes_nothing(db):
 
 @pytest.fixture
 def live_account(transactional_db, live_server) -> tuple[Integration, str]:
-    account = Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
+    account = Integration.objects.create(account_id=uis.APP_ID, enabled_at=timezone.now())
     return account, live_server.url + uis.webhook_path(account)
 
 

@@ -78,7 +78,9 @@ def test_a_retry_button_never_redirects_off_site(admin, account):
 
 def test_self_service_cannot_take_over_an_account_connected_to_this_desk(db, settings):
     settings.TRUBKA_CONNECTOR_PUBLIC_SETUP = True
-    existing = Integration.objects.create(app_id=uis.APP_ID, target=Target.LOCAL, uis_api_key="old")
+    existing = Integration.objects.create(
+        account_id=uis.APP_ID, target=Target.LOCAL, uis_api_key="old"
+    )
     with FakeUis() as server:
         settings.TRUBKA_UIS_DATA_API_URL = server.url
         server.add_account(KEY, app_id=uis.APP_ID, name="ООО Ромашка", timezone="Europe/Moscow")

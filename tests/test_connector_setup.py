@@ -125,8 +125,8 @@ def test_a_valid_key_leads_to_the_accounts_page(uis_server, admin_client):
 def test_a_valid_key_creates_the_account_from_get_account(uis_server, admin_client):
     connect(admin_client)
     integration = Integration.objects.get()
-    assert (integration.app_id, integration.name, integration.timezone) == (
-        uis.APP_ID,
+    assert (integration.account_id, integration.name, integration.timezone) == (
+        str(uis.APP_ID),
         "ООО Ромашка",
         "Asia/Yekaterinburg",
     )
@@ -332,7 +332,7 @@ def test_disabling_clears_the_enabled_time(connected, admin_client):
 
 
 def test_enabling_needs_a_checked_key(db, admin_client):
-    integration = Integration.objects.create(app_id=uis.APP_ID)
+    integration = Integration.objects.create(account_id=uis.APP_ID)
     response = admin_client.post(f"/okdesk/{integration.uuid}/enable/", follow=True)
     assert "Check the UIS key first." in page(response)
     assert Integration.objects.get().enabled_at is None

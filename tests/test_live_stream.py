@@ -201,7 +201,7 @@ def test_an_update_follows_when_the_call_is_answered_and_when_it_ends(streams, a
 @pytest.fixture
 def account(settings):
     with uis.fixed_encryption_key(settings):
-        yield Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
+        yield Integration.objects.create(account_id=uis.APP_ID, enabled_at=timezone.now())
 
 
 def post_to_webhook(server: LiveServer, account: Integration, body: str) -> None:

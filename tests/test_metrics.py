@@ -54,8 +54,8 @@ def value(found, name: str, **labels: str) -> float:
 def busy_desk(db, agent):
     """Two UIS accounts' notifications in every status, two workers, three notices."""
     now = timezone.now()
-    first = Integration.objects.create(app_id=FIRST_APP, enabled_at=now)
-    second = Integration.objects.create(app_id=SECOND_APP, enabled_at=now)
+    first = Integration.objects.create(account_id=FIRST_APP, enabled_at=now)
+    second = Integration.objects.create(account_id=SECOND_APP, enabled_at=now)
 
     def event(integration, action, status, *, attempts=0, **fields):
         return CallEvent.objects.create(
@@ -207,7 +207,7 @@ def test_an_empty_desk_reports_zeros(db):
 
 
 def test_invented_actions_share_one_label(db):
-    account = Integration.objects.create(app_id=FIRST_APP)
+    account = Integration.objects.create(account_id=FIRST_APP)
     for n in range(5):
         CallEvent.objects.create(
             integration=account, action=f"made-up-{n}", status=EventStatus.IGNORED
@@ -340,7 +340,7 @@ def test_the_popup_counter_goes_on_from_purged_rings(busy_desk, agent):
 
 def test_a_deleted_accounts_folded_notifications_stay_counted(busy_desk):
     fold_everything()
-    Integration.objects.get(app_id=FIRST_APP).delete()
+    Integration.objects.get(account_id=FIRST_APP).delete()
 
     found = samples(scrape())
 
@@ -350,7 +350,7 @@ def test_a_deleted_accounts_folded_notifications_stay_counted(busy_desk):
 @pytest.mark.django_db(transaction=True)
 def test_a_scrape_outside_a_transaction_reads_its_snapshot_and_leaves_none_open(agent):
     """On PostgreSQL the counts are read in a read-only REPEATABLE READ transaction."""
-    account = Integration.objects.create(app_id=FIRST_APP)
+    account = Integration.objects.create(account_id=FIRST_APP)
     for status in (EventStatus.PROCESSED, EventStatus.PROCESSED, EventStatus.PENDING):
         CallEvent.objects.create(integration=account, action="wait", status=status)
 

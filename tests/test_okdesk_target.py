@@ -89,7 +89,7 @@ def api(other: dict, path: str, **params) -> object:
 @pytest.mark.django_db(transaction=True)
 def test_notifications_reach_another_trubka_through_its_okdesk_api(client, other_trubka):
     integration = Integration.objects.create(
-        app_id=4242,
+        account_id=4242,
         target=Target.OKDESK,
         okdesk_account=other_trubka["base"],
         okdesk_api_key=other_trubka["token"],

@@ -39,7 +39,9 @@ def dummy(db, monkeypatch):
     """An enabled account of the dummy PBX, with the provider registered (one line)."""
     monkeypatch.setitem(providers.PROVIDERS, "dummy", "providers.dummy")
     _reload_urls()
-    yield Integration.objects.create(provider="dummy", app_id=7001, enabled_at=timezone.now())
+    yield Integration.objects.create(
+        provider="dummy", account_id="acme-1", enabled_at=timezone.now()
+    )
     monkeypatch.delitem(providers.PROVIDERS, "dummy")
     _reload_urls()
 
@@ -57,7 +59,7 @@ def test_a_ring_of_the_dummy_pbx_pops_the_call_up_for_its_extension(dummy, agent
 
     assert drain() == 1
     call = PhoneCall.objects.get()
-    assert call.provider == "dummy:7001"
+    assert call.provider == "dummy:acme-1"
     assert call.employee == agent
     assert CallPopup.objects.filter(employee=agent, call=call).exists()
     # A first-time caller gets a new card, as with UIS.

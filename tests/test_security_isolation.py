@@ -27,12 +27,12 @@ KEY_B = "uis-key-account-b-0c4d8e1f2a3b"
 
 @pytest.fixture
 def account_a(db) -> Integration:
-    return Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
+    return Integration.objects.create(account_id=uis.APP_ID, enabled_at=timezone.now())
 
 
 @pytest.fixture
 def account_b(db) -> Integration:
-    return Integration.objects.create(app_id=B_APP_ID, enabled_at=timezone.now())
+    return Integration.objects.create(account_id=B_APP_ID, enabled_at=timezone.now())
 
 
 @pytest.fixture
@@ -124,8 +124,8 @@ def two_accounts(db, settings):
         assert visitor_b.post("/okdesk/", {"uis_api_key": KEY_B}).status_code == 302
         yield (
             visitor_a,
-            Integration.objects.get(app_id=uis.APP_ID),
-            Integration.objects.get(app_id=B_APP_ID),
+            Integration.objects.get(account_id=uis.APP_ID),
+            Integration.objects.get(account_id=B_APP_ID),
         )
 
 

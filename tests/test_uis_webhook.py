@@ -21,7 +21,7 @@ OTHER_APP_ID = 777
 
 @pytest.fixture
 def other_account(db) -> Integration:
-    return Integration.objects.create(app_id=OTHER_APP_ID, enabled_at=timezone.now())
+    return Integration.objects.create(account_id=OTHER_APP_ID, enabled_at=timezone.now())
 
 
 def only_event() -> CallEvent:

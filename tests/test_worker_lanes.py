@@ -148,7 +148,7 @@ def test_claiming_stays_on_the_index_with_a_long_backlog(account):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_download_in_progress_does_not_hold_up_a_ring(agent, caller, monkeypatch):
-    account = Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
+    account = Integration.objects.create(account_id=uis.APP_ID, enabled_at=timezone.now())
     downloading, finish = threading.Event(), threading.Event()
 
     def slow_download(payload: object) -> None:

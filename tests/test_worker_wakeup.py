@@ -108,7 +108,7 @@ def wake_from_another_process(env: dict[str, str], tmp_path: Path) -> None:
 def run_worker_until_woken_from_elsewhere(env: dict[str, str], tmp_path: Path) -> float:
     """Start a worker, queue a ring quietly once it idles, wake it from another process;
     returns how many seconds the ring took from the wake-up call to processed."""
-    account = Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
+    account = Integration.objects.create(account_id=uis.APP_ID, enabled_at=timezone.now())
     worker = Worker(idle_seconds=IDLE_SECONDS)
     thread = worker.start_thread()
     try:
@@ -180,7 +180,7 @@ def test_an_unreachable_redis_never_fails_a_wake_up_and_is_logged_once(settings,
 
 def test_the_webhook_answers_while_redis_is_unreachable(db, settings):
     settings.REDIS_URL = f"redis://:hunter2@127.0.0.1:{closed_port()}/13"
-    account = Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
+    account = Integration.objects.create(account_id=uis.APP_ID, enabled_at=timezone.now())
     assert uis.send(account, uis.wait()).status_code == 200
     assert CallEvent.objects.get().status == EventStatus.PENDING
 
@@ -188,7 +188,7 @@ def test_the_webhook_answers_while_redis_is_unreachable(db, settings):
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_whose_wake_up_channel_is_down_still_polls_and_stops(settings, caplog):
     settings.REDIS_URL = f"redis://:hunter2@127.0.0.1:{closed_port()}/13"
-    account = Integration.objects.create(app_id=uis.APP_ID, enabled_at=timezone.now())
+    account = Integration.objects.create(account_id=uis.APP_ID, enabled_at=timezone.now())
     worker = Worker(idle_seconds=0.2)
     with caplog.at_level(logging.WARNING, logger="trubka.connector.queue.wakeup"):
         thread = worker.start_thread()

@@ -270,7 +270,7 @@ class Uis:
     def call(self, phone: str, extension: str = "101") -> simulate.Call:
         zone = ZoneInfo(self.integration.timezone)
         return simulate.Call(
-            app_id=self.integration.app_id,
+            app_id=int(self.integration.account_id),
             call_session_id=next(self.ids),
             contact_phone_number=simulate.uis_number(phone),
             extension=extension,
@@ -326,7 +326,7 @@ def wait_until(
 @pytest.fixture
 def uis(trubka_server: LiveServer) -> Uis:
     integration = Integration.objects.create(
-        app_id=4_100_001, name="Тестовый аккаунт UIS", enabled_at=timezone.now()
+        account_id=4_100_001, name="Тестовый аккаунт UIS", enabled_at=timezone.now()
     )
     return Uis(integration, f"{trubka_server.url}/okdesk/webhook/{integration.webhook_token}/")
 

@@ -72,7 +72,7 @@ def do_connect_account(
     a connected account and sends a new one to ``target_if_new``. Enabling is separate
     (``do_enable_account``): a new account is not enabled."""
     integration, created = Integration.objects.select_for_update().get_or_create(
-        app_id=app_id, defaults={"target": target_if_new}
+        provider="uis", account_id=str(app_id), defaults={"target": target_if_new}
     )
     integration.name = name or integration.name
     integration.timezone = zone or integration.timezone

@@ -17,11 +17,14 @@ class Target(models.TextChoices):
 
 
 class Integration(models.Model):
-    """One connected UIS account (``app_id``) and the help desk its calls go to."""
+    """One connected telephony account (``provider``, ``account_id``) and the help desk its
+    calls go to. For UIS, ``account_id`` is the account's ``app_id``."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    provider = models.CharField(max_length=20, default="uis")
-    app_id = models.BigIntegerField(_("UIS account id (app_id)"), unique=True)
+    #: The provider's name (``connector.providers.PROVIDERS``).
+    provider = models.CharField(_("provider"), max_length=20, default="uis")
+    #: The account's id at its provider, as text (UIS: ``app_id``, a number).
+    account_id = models.CharField(_("account id"), max_length=64)
     name = models.CharField(_("UIS account name"), max_length=255, blank=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Moscow")
     uis_api_key = EncryptedTextField(_("UIS API key"), blank=True)
@@ -57,10 +60,16 @@ class Integration(models.Model):
     class Meta:
         verbose_name = _("connected UIS account")
         verbose_name_plural = _("connected UIS accounts")
-        ordering = ["app_id"]
+        ordering = ["provider", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "account_id"], name="integration_provider_account_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"UIS {self.app_id}" + (f" «{self.name}»" if self.name else "")
+        label = "UIS" if self.provider == "uis" else self.provider
+        return f"{label} {self.account_id}" + (f" «{self.name}»" if self.name else "")
 
     def save(self, *args: object, **kwargs: object) -> None:
         if not self.webhook_token_digest:
@@ -74,7 +83,7 @@ class Integration(models.Model):
     @property
     def provider_key(self) -> str:
         """The ``PhoneCall.provider`` of this account's calls: ids are unique per account."""
-        return f"{self.provider}:{self.app_id}"
+        return f"{self.provider}:{self.account_id}"
 
     def rotate_token(self) -> str:
         token = secrets.token_urlsafe(24)

@@ -67,7 +67,9 @@ def setup_start(request: HttpRequest) -> HttpResponse:
         except UisApiError as exc:
             form.add_error("uis_api_key", exc.user_message)
         else:
-            existing = Integration.objects.filter(app_id=account.app_id).first()
+            existing = Integration.objects.filter(
+                provider="uis", account_id=str(account.app_id)
+            ).first()
             if (
                 existing is not None
                 and existing.target == Target.LOCAL

@@ -87,7 +87,7 @@ def add(tallies: Tallies, key: tuple[str, str, str], events: int, retries: int) 
     total[1] += retries
 
 
-def count_into(tallies: Tallies, events: QuerySet[CallEvent], app_ids: dict[int, int]) -> None:
+def count_into(tallies: Tallies, events: QuerySet[CallEvent], app_ids: dict[int, str]) -> None:
     """Add one grouped pass over ``events`` to ``tallies``, under the metrics' labels."""
     retried = Q(status__in=RETRY_STATUSES, attempts__gt=0)
     rows = (
@@ -109,8 +109,8 @@ def count_into(tallies: Tallies, events: QuerySet[CallEvent], app_ids: dict[int,
         add(tallies, (app_id, action, row["status"]), row["n"], retries)
 
 
-def account_app_ids() -> dict[int, int]:
-    return dict(Integration.objects.values_list("id", "app_id"))
+def account_app_ids() -> dict[int, str]:
+    return dict(Integration.objects.values_list("id", "account_id"))
 
 
 def folded() -> Tallies:
@@ -121,7 +121,7 @@ def folded() -> Tallies:
     return tallies
 
 
-def unfolded(mark: int, app_ids: dict[int, int]) -> Tallies:
+def unfolded(mark: int, app_ids: dict[int, str]) -> Tallies:
     """The rows a scrape still counts itself (see the module docstring)."""
     tallies: Tallies = {}
     count_into(tallies, CallEvent.objects.filter(id__gt=mark, status__in=SETTLED), app_ids)
@@ -190,7 +190,7 @@ def fold_if_behind(now: datetime) -> None:
         fold(now)
 
 
-def _fold_range(tallies: Tallies, mark: int, new_mark: int, app_ids: dict[int, int]) -> None:
+def _fold_range(tallies: Tallies, mark: int, new_mark: int, app_ids: dict[int, str]) -> None:
     in_range = CallEvent.objects.filter(id__gt=mark, id__lte=new_mark)
     # The unsettled ones first: a row that settles between the two statements is then a
     # straggler, counted once, instead of in neither.
@@ -203,7 +203,7 @@ def _fold_range(tallies: Tallies, mark: int, new_mark: int, app_ids: dict[int, i
     count_into(tallies, settled, app_ids)
 
 
-def _fold_settled_stragglers(tallies: Tallies, app_ids: dict[int, int]) -> None:
+def _fold_settled_stragglers(tallies: Tallies, app_ids: dict[int, str]) -> None:
     waiting = list(UnsettledEvent.objects.values_list("event_id", flat=True))
     for start in range(0, len(waiting), LOOKUP_CHUNK):
         chunk = waiting[start : start + LOOKUP_CHUNK]

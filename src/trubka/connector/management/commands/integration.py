@@ -111,12 +111,13 @@ class Command(BaseCommand):
         for integration in integrations:
             state = "enabled" if integration.enabled else "disabled"
             self.stdout.write(
-                f"{integration.app_id}\t{integration.name or '-'}\t{integration.target}\t{state}\t"
+                f"{integration.account_id}\t{integration.name or '-'}\t{integration.target}\t"
+                f"{state}\t"
                 f"{webhook_url_for(integration, self._base_url(options))}"
             )
 
     def _toggle(self, app_id: int, enable: bool) -> None:
-        integration = Integration.objects.filter(app_id=app_id).first()
+        integration = Integration.objects.filter(provider="uis", account_id=str(app_id)).first()
         if integration is None:
             raise CommandError(f"UIS account {app_id} is not connected")
         if enable:

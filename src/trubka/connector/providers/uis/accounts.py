@@ -29,7 +29,7 @@ CACHE_SECONDS = 2.0
 HOT_FIELDS = (
     "id",
     "provider",
-    "app_id",
+    "account_id",
     "timezone",
     "webhook_token_digest",
     "shared_url_allowed",
@@ -78,7 +78,7 @@ def by_shared_url(app_id: int) -> Integration | None:
     if integration is None:
         found = (
             Integration.objects.only(*HOT_FIELDS)
-            .filter(app_id=app_id, shared_url_allowed=True)
+            .filter(provider="uis", account_id=str(app_id), shared_url_allowed=True)
             .first()
         )
         if found is None:

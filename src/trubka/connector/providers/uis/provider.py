@@ -70,12 +70,11 @@ class Uis:
         if problem:
             raise NotificationError(problem, action=action, call_id=call_id, parsed=parsed)
         notes = []
-        if note.app_id is not None and str(note.app_id) != str(integration.app_id):
+        if note.app_id is not None and str(note.app_id) != integration.account_id:
             # Still the token's account (the token decides), but the URL is probably pasted
             # into another UIS account's notifications: say so in the log.
-            notes.append(
-                f"app_id {note.app_id} in the body differs from the account's {integration.app_id}"
-            )
+            ours = integration.account_id
+            notes.append(f"app_id {note.app_id} in the body differs from the account's {ours}")
         kind = KIND_OF_ACTION.get(note.action or "", "")
         if not kind:
             notes.append(f"unknown action {note.action!r}")
