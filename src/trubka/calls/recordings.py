@@ -17,7 +17,7 @@ Every fetch passes the same guard, so a link cannot make Trubka reach into its o
 - the host name is resolved once, here, and every address it resolves to must be public
   (not private, loopback, link-local, reserved, shared …) unless
   ``TRUBKA_RECORDING_ALLOW_PRIVATE`` is on; unspecified and multicast addresses never pass;
-- the connection then goes to the address that was checked (see ``Target``), so a second DNS
+- the connection then goes to the address that was checked (see ``CheckedLink``), so a second DNS
   answer cannot swap in another address between the check and the connection (DNS
   rebinding);
 - redirects are followed by hand, at most ``MAX_REDIRECTS``, each new location checked the
@@ -198,7 +198,7 @@ def resolve(host: str, port: int) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Target:
+class CheckedLink:
     """A checked link and the address to reach it at.
 
     How the address is pinned: the request goes to a URL whose host is the checked IP
@@ -225,7 +225,7 @@ class Target:
         return self.url.netloc.decode("ascii")
 
 
-def check_link(link: str | httpx.URL) -> Target:
+def check_link(link: str | httpx.URL) -> CheckedLink:
     """Check a link against the guard and resolve it; raises ``RecordingRefused``."""
     try:
         url = httpx.URL(link)
@@ -260,7 +260,7 @@ def check_link(link: str | httpx.URL) -> Target:
                 "network address."
             ),
         )
-    return Target(url=url, host=host, address=addresses[0])
+    return CheckedLink(url=url, host=host, address=addresses[0])
 
 
 @functools.cache
@@ -283,7 +283,7 @@ def max_bytes() -> int:
 class Upstream:
     """An open answer from the provider, streamed. Close it (or use ``with``)."""
 
-    def __init__(self, client: httpx.Client, response: httpx.Response, target: Target) -> None:
+    def __init__(self, client: httpx.Client, response: httpx.Response, target: CheckedLink) -> None:
         self.client, self.response, self.target = client, response, target
         self._closed = False
 
