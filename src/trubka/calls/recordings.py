@@ -79,7 +79,7 @@ _EXTENSIONS = {
 }
 
 
-# --- Failures ---------------------------------------------------------------------------
+# Failures.
 
 
 class RecordingError(Exception):
@@ -140,7 +140,7 @@ class ProviderStatusError(RecordingError):
         super().__init__(f"the provider answered HTTP {status_code}", message)
 
 
-# --- The guard --------------------------------------------------------------------------
+# The guard.
 
 
 def allowed_host_patterns() -> list[str]:
@@ -277,7 +277,7 @@ def max_bytes() -> int:
     return int(settings.TRUBKA_RECORDING_MAX_BYTES)
 
 
-# --- The fetch --------------------------------------------------------------------------
+# The fetch.
 
 
 class Upstream:
