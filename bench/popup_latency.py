@@ -96,7 +96,7 @@ SOURCE = _source_dir(sys.argv[1:])
 sys.path.insert(0, str(SOURCE))  # after ``common``, which puts this checkout's src/ first
 
 # The simulator renders the guide's templates exactly as UIS fills them; it needs no Django setup.
-from trubka.connector.notifications import HISTORY_BODY  # noqa: E402
+from trubka.connector.providers.uis.notification_bodies import HISTORY_BODY  # noqa: E402
 from trubka.connector.providers.uis.simulate import Call, history, lost, render, wait  # noqa: E402
 
 TARGET_P95_MS = 150.0

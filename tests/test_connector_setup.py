@@ -16,7 +16,7 @@ from conftest import logged_in
 from fake_uis import UIS_EMPLOYEES, FakeUis
 from trubka.connector.forms import IntegrationForm
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
-from trubka.connector.notifications import TEMPLATES
+from trubka.connector.providers.uis.notification_bodies import TEMPLATES
 from trubka.staff.models import Employee
 
 KEY = "uis-key-7f3a9c2e5b1d4f60"

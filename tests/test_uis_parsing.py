@@ -12,7 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import uis_fixtures as uis
-from trubka.connector.notifications import HISTORY_BODY, LOST_BODY, TEMPLATES, WAIT_BODY
+from trubka.connector.providers.uis.notification_bodies import (
+    HISTORY_BODY,
+    LOST_BODY,
+    TEMPLATES,
+    WAIT_BODY,
+)
 from trubka.connector.providers.uis.parse import (
     MAX_BODY_BYTES,
     NotificationError,

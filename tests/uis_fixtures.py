@@ -3,9 +3,9 @@
 Every body here is rendered the way UIS fills a notification template (uis-api notes §1.4):
 each ``{{variable}}`` is replaced by the JSON encoding of its value, and a variable the event
 does not have is left as it is. The templates are the guide's three bodies as
-``trubka.connector.notifications`` holds them; ``guide_notifications()`` reads the same three
-from a verbatim copy of the guide (``fixtures/uis/okdesk-guide-notifications.txt``) so tests
-can compare the two.
+``trubka.connector.providers.uis.notification_bodies`` holds them; ``guide_notifications()``
+reads the same three from a verbatim copy of the guide
+(``fixtures/uis/okdesk-guide-notifications.txt``) so tests can compare the two.
 
 The files in ``fixtures/uis/`` are these renderings, stored so a reader sees exactly what UIS
 sends. ``python tests/uis_fixtures.py`` writes them again; ``test_uis_parsing`` checks that
@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from cryptography.fernet import Fernet
 
-from trubka.connector.notifications import HISTORY_BODY, LOST_BODY, WAIT_BODY
+from trubka.connector.providers.uis.notification_bodies import HISTORY_BODY, LOST_BODY, WAIT_BODY
 from trubka.connector.providers.uis.simulate import render
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures" / "uis"

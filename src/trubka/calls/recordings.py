@@ -17,7 +17,7 @@ Every fetch passes the same guard, so a link cannot make Trubka reach into its o
 - the host name is resolved once, here, and every address it resolves to must be public
   (not private, loopback, link-local, reserved, shared …) unless
   ``TRUBKA_RECORDING_ALLOW_PRIVATE`` is on; unspecified and multicast addresses never pass;
-- the connection then goes to the address that was checked (see ``Target``), so a second DNS
+- the connection then goes to the address that was checked (see ``CheckedLink``), so a second DNS
   answer cannot swap in another address between the check and the connection (DNS
   rebinding);
 - redirects are followed by hand, at most ``MAX_REDIRECTS``, each new location checked the
@@ -79,7 +79,7 @@ _EXTENSIONS = {
 }
 
 
-# --- Failures ---------------------------------------------------------------------------
+# Failures.
 
 
 class RecordingError(Exception):
@@ -140,7 +140,7 @@ class ProviderStatusError(RecordingError):
         super().__init__(f"the provider answered HTTP {status_code}", message)
 
 
-# --- The guard --------------------------------------------------------------------------
+# The guard.
 
 
 def allowed_host_patterns() -> list[str]:
@@ -198,7 +198,7 @@ def resolve(host: str, port: int) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Target:
+class CheckedLink:
     """A checked link and the address to reach it at.
 
     How the address is pinned: the request goes to a URL whose host is the checked IP
@@ -225,7 +225,7 @@ class Target:
         return self.url.netloc.decode("ascii")
 
 
-def check_link(link: str | httpx.URL) -> Target:
+def check_link(link: str | httpx.URL) -> CheckedLink:
     """Check a link against the guard and resolve it; raises ``RecordingRefused``."""
     try:
         url = httpx.URL(link)
@@ -260,7 +260,7 @@ def check_link(link: str | httpx.URL) -> Target:
                 "network address."
             ),
         )
-    return Target(url=url, host=host, address=addresses[0])
+    return CheckedLink(url=url, host=host, address=addresses[0])
 
 
 @functools.cache
@@ -277,13 +277,13 @@ def max_bytes() -> int:
     return int(settings.TRUBKA_RECORDING_MAX_BYTES)
 
 
-# --- The fetch --------------------------------------------------------------------------
+# The fetch.
 
 
 class Upstream:
     """An open answer from the provider, streamed. Close it (or use ``with``)."""
 
-    def __init__(self, client: httpx.Client, response: httpx.Response, target: Target) -> None:
+    def __init__(self, client: httpx.Client, response: httpx.Response, target: CheckedLink) -> None:
         self.client, self.response, self.target = client, response, target
         self._closed = False
 

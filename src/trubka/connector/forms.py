@@ -9,16 +9,6 @@ from trubka.connector.models import Integration, Target
 from trubka.core.addresses import parse_network
 
 
-class UisKeyForm(forms.Form):
-    uis_api_key = forms.CharField(
-        label=_("UIS API key"),
-        max_length=500,
-        strip=True,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text=_("The key of a UIS user allowed API access (shown once when created)."),
-    )
-
-
 class IntegrationForm(forms.ModelForm):
     """Where the account's calls go. Keys left empty keep the saved ones."""
 

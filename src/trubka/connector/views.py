@@ -21,10 +21,11 @@ from trubka.connector.actions import (
     do_enable_account,
     do_rotate_webhook_token,
 )
-from trubka.connector.forms import IntegrationForm, UisKeyForm
+from trubka.connector.forms import IntegrationForm
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
-from trubka.connector.notifications import TEMPLATES
 from trubka.connector.providers.uis.client import UisApiError, UisClient, UisEmployee
+from trubka.connector.providers.uis.forms import UisKeyForm
+from trubka.connector.providers.uis.notification_bodies import TEMPLATES
 from trubka.connector.queue.outcome import retry_event
 from trubka.core.views import paginate, query_without_page
 from trubka.staff.actions import do_create_employee

@@ -79,7 +79,7 @@ class OkdeskCloud:
         self.zone = ZoneInfo(zone)
         self.transport = transport
 
-    # --- HTTP ----------------------------------------------------------------------------
+    # HTTP.
 
     def _request(
         self,
@@ -124,7 +124,7 @@ class OkdeskCloud:
             moment = moment + timedelta(seconds=report.talk_duration)
         return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
 
-    # --- Gateway ---------------------------------------------------------------------------
+    # Gateway.
 
     def _find(self, resource: str, phone: str) -> dict[str, Any] | None:
         for variant in phone_variants(phone):

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from trubka.connector.notifications import HISTORY_BODY, LOST_BODY, WAIT_BODY
+from trubka.connector.providers.uis.notification_bodies import HISTORY_BODY, LOST_BODY, WAIT_BODY
 
 _VARIABLE = re.compile(r"\{\{(\w+)\}\}")
 
