@@ -16,8 +16,8 @@ from django.test import Client
 from django.utils import timezone
 from hypothesis import settings as hypothesis_settings
 
-import uis_fixtures as uis
 from api_helpers import Api
+from providers.uis import bodies as uis
 from trubka.clients.actions import do_create_company, do_create_contact
 from trubka.clients.models import Company, Contact
 from trubka.connector.models import Integration
@@ -74,7 +74,7 @@ def _fixed_encryption_key(settings):
 
 @pytest.fixture
 def account(db) -> Integration:
-    """A connected UIS account (``app_id`` 900 of tests/uis_fixtures.py), enabled."""
+    """A connected UIS account (``app_id`` 900 of tests/providers/uis/bodies.py), enabled."""
     return Integration.objects.create(account_id=uis.APP_ID, enabled_at=timezone.now())
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.db import DatabaseError, OperationalError
 from django.utils import timezone
 
-import uis_fixtures as uis
+from providers.uis import bodies as uis
 from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 from trubka.clients.actions import do_create_company, do_create_contact
 from trubka.clients.models import Contact
@@ -626,7 +626,7 @@ def test_an_okdesk_account_without_its_api_key_fails_permanently_with_a_clear_me
 
 
 def test_an_okdesk_account_that_cannot_be_reached_is_retried_later(db, desk):
-    from fake_uis import closed_port_url
+    from providers.uis.fake_uis import closed_port_url
 
     account = Integration.objects.create(
         account_id=uis.APP_ID,

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone, translation
 
-import uis_fixtures as uis
-from fake_uis import FakeUis
+from providers.uis import bodies as uis
+from providers.uis.fake_uis import FakeUis
 from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 from trubka.clients.models import Contact
 from trubka.connector.gateways.base import new_client_name

@@ -8,9 +8,9 @@ import json
 import pytest
 from django.test import Client
 
-import uis_fixtures as uis
 from conftest import logged_in
-from fake_uis import FakeUis
+from providers.uis import bodies as uis
+from providers.uis.fake_uis import FakeUis
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
 from trubka.connector.providers.uis.parse import UisNotification, read_body
 

@@ -11,9 +11,9 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-import uis_fixtures as uis
 from conftest import logged_in
-from fake_uis import UIS_EMPLOYEES, FakeUis
+from providers.uis import bodies as uis
+from providers.uis.fake_uis import UIS_EMPLOYEES, FakeUis
 from trubka.connector.forms import IntegrationForm
 from trubka.connector.models import CallEvent, EventStatus, Integration, Target
 from trubka.connector.providers.uis.notification_bodies import TEMPLATES
@@ -179,7 +179,7 @@ def test_an_address_missing_from_the_whitelist_is_shown(uis_server, admin_client
 
 
 def test_an_unreachable_uis_says_to_try_again_later(admin_client, settings):
-    from fake_uis import closed_port_url
+    from providers.uis.fake_uis import closed_port_url
 
     settings.TRUBKA_UIS_DATA_API_URL = closed_port_url()
     response = connect(admin_client)

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from django.conf import settings as django_settings
 
-import uis_fixtures as uis
 from live_server import LiveServer
+from providers.uis import bodies as uis
 from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 from trubka.clients.models import Contact
 from trubka.connector.models import CallEvent, EventStatus

@@ -17,8 +17,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-import uis_fixtures as uis
 from live_server import LiveServer, SseEvent, SseStream, Streams, session_cookie, wait_until
+from providers.uis import bodies as uis
 from trubka.calls.actions import do_log_call, do_request_popup
 from trubka.calls.models import CallPopup
 from trubka.connector.models import Integration

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-import uis_fixtures as uis
 from api_helpers import Api
 from fake_media import WAV, FakeMedia
+from providers.uis import bodies as uis
 from trubka.calls.archive import ARCHIVE_ACTION
 from trubka.calls.models import CallRecording
 from trubka.connector.models import CallEvent, EventStatus, Integration

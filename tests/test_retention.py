@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-import uis_fixtures as uis
+from providers.uis import bodies as uis
 from trubka.calls.models import CallPopup, CallRecording, PhoneCall
 from trubka.cli import main
 from trubka.connector.models import CallEvent, EventStatus

@@ -16,7 +16,7 @@ from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-import uis_fixtures as uis
+from providers.uis import bodies as uis
 from trubka.clients.models import Contact
 from trubka.okdesk_api.models import ApiKey
 

@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-import uis_fixtures as uis
-from fake_uis import FakeUis
+from providers.uis import bodies as uis
+from providers.uis.fake_uis import FakeUis
 from trubka.calls.models import PhoneCall
 from trubka.connector.models import CallEvent, Integration
 from trubka.connector.queue.worker import drain

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-import uis_fixtures as uis
+from providers.uis import bodies as uis
 from test_call_processing import wait_for
 from trubka.calls.archive import ARCHIVE_ACTION
 from trubka.calls.models import CallPopup, PhoneCall

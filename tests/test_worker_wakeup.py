@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-import uis_fixtures as uis
+from providers.uis import bodies as uis
 from test_call_processing import wait_for
 from test_live_redis import redis_problem
 from trubka.connector.models import CallEvent, EventKind, EventStatus, Integration

@@ -12,7 +12,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import uis_fixtures as uis
+from providers.uis import bodies as uis
 from trubka.connector.models import CallEvent, EventStatus, Integration
 from trubka.connector.queue.worker import drain
 

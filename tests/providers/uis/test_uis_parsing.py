@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import uis_fixtures as uis
+from providers.uis import bodies as uis
 from trubka.connector.providers.uis.notification_bodies import (
     HISTORY_BODY,
     LOST_BODY,

@@ -5,11 +5,11 @@ each ``{{variable}}`` is replaced by the JSON encoding of its value, and a varia
 does not have is left as it is. The templates are the guide's three bodies as
 ``trubka.connector.providers.uis.notification_bodies`` holds them; ``guide_notifications()``
 reads the same three from a verbatim copy of the guide
-(``fixtures/uis/okdesk-guide-notifications.txt``) so tests can compare the two.
+(``fixtures/okdesk-guide-notifications.txt``) so tests can compare the two.
 
-The files in ``fixtures/uis/`` are these renderings, stored so a reader sees exactly what UIS
-sends. ``python tests/uis_fixtures.py`` writes them again; ``test_uis_parsing`` checks that
-they are still what the templates render.
+The files in ``fixtures/`` are these renderings, stored so a reader sees exactly what UIS
+sends. ``python tests/providers/uis/bodies.py`` writes them again; ``test_uis_parsing``
+checks that they are still what the templates render.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from cryptography.fernet import Fernet
 from trubka.connector.providers.uis.notification_bodies import HISTORY_BODY, LOST_BODY, WAIT_BODY
 from trubka.connector.providers.uis.simulate import render
 
-FIXTURES_DIR = Path(__file__).parent / "fixtures" / "uis"
+FIXTURES_DIR = Path(__file__).parent / "fixtures"
 GUIDE = FIXTURES_DIR / "okdesk-guide-notifications.txt"
 
 # One incoming call from the conftest ``caller`` (8 (916) 123-45-67) ringing on extension 101.
@@ -227,7 +227,7 @@ def write() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover - regenerates the stored files
-    sys.path.insert(0, str(Path(__file__).parent.parent / "src"))
+    sys.path.insert(0, str(Path(__file__).parents[3] / "src"))
     write()
 
 

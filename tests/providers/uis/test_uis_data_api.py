@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.utils import translation
 
-from fake_uis import UIS_EMPLOYEES, FakeUis, closed_port_url
+from providers.uis.fake_uis import UIS_EMPLOYEES, FakeUis, closed_port_url
 from trubka.connector.providers.uis.client import UisAccount, UisApiError, UisClient
 
 KEY = "uis-key-7f3a9c2e5b1d4f60"

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-import uis_fixtures as uis
+from providers.uis import bodies as uis
 from trubka.asgi import application
 from trubka.connector import intake
 from trubka.connector.models import CallEvent, EventStatus, Integration

@@ -1,0 +1,1 @@
+"""UIS: its fake servers, its real-shaped bodies (``fixtures/``) and its tests."""
