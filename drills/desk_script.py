@@ -187,9 +187,6 @@ def render_call(call: PlannedCall, app_id: int) -> None:
     call.bodies = [end, *waits] if call.reordered else [*waits, end]
 
 
-# --- the expected state ------------------------------------------------------------------
-
-
 @dataclass
 class Expected:
     calls: dict[str, PlannedCall]
@@ -207,9 +204,6 @@ def expected_state(script: Script) -> Expected:
         known_numbers=numbers & set(script.known),
         missed_per_number=dict(missed),
     )
-
-
-# --- checking a database ----------------------------------------------------------------
 
 
 def _show(problems: list[str], limit: int = 8) -> None:
