@@ -104,6 +104,35 @@ def generate(
     """Plan ``calls`` calls from ``numbers`` distinct numbers so that, with repeats, about
     ``total`` notifications are sent. Neighbouring calls' notifications interleave over
     ``spread`` positions."""
+    pool = _number_pool(rng, numbers)
+    known_numbers = {
+        match_key(n): f"8 ({n[1:4]}) {n[4:7]}-{n[7:9]}-{n[9:11]}" for n in pool[:known]
+    }
+    planned = _plan_calls(
+        rng,
+        pool,
+        app_id=app_id,
+        calls=calls,
+        total=total,
+        duplicate_share=duplicate_share,
+        missed_share=missed_share,
+        reorder_share=reorder_share,
+        first_call_id=first_call_id,
+    )
+    slots, distinct = _interleave(rng, planned, total=total, spread=spread)
+    return Script(
+        app_id=app_id,
+        calls=planned,
+        known=known_numbers,
+        sequence=[s[3] for s in slots],
+        labels=[s[2] for s in slots],
+        distinct=distinct,
+        duplicates=len(slots) - distinct,
+    )
+
+
+def _number_pool(rng: random.Random, numbers: int) -> list[str]:
+    """``numbers`` distinct mobile numbers (distinct by match key)."""
     pool: list[str] = []
     seen: set[str] = set()
     while len(pool) < numbers:
@@ -111,9 +140,22 @@ def generate(
         if match_key(number) not in seen:
             seen.add(match_key(number))
             pool.append(number)
-    known_numbers = {
-        match_key(n): f"8 ({n[1:4]}) {n[4:7]}-{n[7:9]}-{n[9:11]}" for n in pool[:known]
-    }
+    return pool
+
+
+def _plan_calls(
+    rng: random.Random,
+    pool: list[str],
+    *,
+    app_id: int,
+    calls: int,
+    total: int,
+    duplicate_share: float,
+    missed_share: float,
+    reorder_share: float,
+    first_call_id: int,
+) -> list[PlannedCall]:
+    """The calls, each with its notifications rendered."""
     # Waits per call so that distinct notifications ≈ total × (1 − duplicate share).
     per_call = total * (1 - duplicate_share) / calls
     extra_wait_p = min(max((per_call - 2) / 3, 0.0), 1.0)
@@ -137,6 +179,14 @@ def generate(
         )
         render_call(call, app_id)
         planned.append(call)
+    return planned
+
+
+def _interleave(
+    rng: random.Random, planned: list[PlannedCall], *, total: int, spread: int
+) -> tuple[list[tuple[float, int, str, str]], int]:
+    """The sending order, repeats included, as sorted (position, tiebreak, label, body)
+    slots; and how many of them are distinct."""
     # Interleave: call n starts around position n·k; its notifications follow within `spread`.
     slots: list[tuple[float, int, str, str]] = []
     tiebreak = 0
@@ -152,15 +202,7 @@ def generate(
         slots.append((position + rng.uniform(0, 6 * spread), tiebreak, label, body))
         tiebreak += 1
     slots.sort()
-    return Script(
-        app_id=app_id,
-        calls=planned,
-        known=known_numbers,
-        sequence=[s[3] for s in slots],
-        labels=[s[2] for s in slots],
-        distinct=distinct,
-        duplicates=len(slots) - distinct,
-    )
+    return slots, distinct
 
 
 def render_call(call: PlannedCall, app_id: int) -> None:
@@ -187,9 +229,6 @@ def render_call(call: PlannedCall, app_id: int) -> None:
     call.bodies = [end, *waits] if call.reordered else [*waits, end]
 
 
-# --- the expected state ------------------------------------------------------------------
-
-
 @dataclass
 class Expected:
     calls: dict[str, PlannedCall]
@@ -207,9 +246,6 @@ def expected_state(script: Script) -> Expected:
         known_numbers=numbers & set(script.known),
         missed_per_number=dict(missed),
     )
-
-
-# --- checking a database ----------------------------------------------------------------
 
 
 def _show(problems: list[str], limit: int = 8) -> None:
@@ -234,8 +270,17 @@ def verify(
     of merging out-of-order notifications, not of losing or doubling one) without failing."""
     exp = expected_state(script)
     provider = f"uis:{script.app_id}"
+    events = _check_queue(stack, script, verdict, sent_ok=sent_ok)
+    tickets_of_number = _check_calls(stack, exp, provider, verdict, merge_strict=merge_strict)
+    cards = _check_cards(stack, exp, verdict)
+    _check_tickets(stack, exp, verdict, cards, tickets_of_number)
+    _check_popups(stack, events, provider, verdict)
 
-    # The queue: every distinct notification stored once and processed.
+
+def _check_queue(
+    stack: Stack, script: Script, verdict: Verdict, *, sent_ok: bool
+) -> list[tuple[Any, ...]]:
+    """The queue: every distinct notification stored once and processed. Returns the events."""
     events = stack.sql(
         "SELECT action, call_id, dedupe_key, status, repeats, processed_at, last_error "
         "FROM connector_callevent WHERE integration_id IS NOT NULL"
@@ -254,8 +299,29 @@ def verify(
             repeats == script.duplicates,
             f"repeats counted: {repeats} (repeats sent: {script.duplicates})",
         )
+    return events
 
-    # Calls.
+
+CALL_FIELDS = [
+    "missed flag",
+    "talk duration",
+    "client card",
+    "start time",
+    "missed-call ticket link",
+    "not answered by",
+    "employee of a missed call",
+    "ticket on an answered call",
+    "employee of an answered call",
+    "recording",
+    "recording on a missed call",
+]
+
+
+def _check_calls(
+    stack: Stack, exp: Expected, provider: str, verdict: Verdict, *, merge_strict: bool
+) -> dict[str, set[int]]:
+    """Calls: one record per call, each as planned. Returns the tickets the missed calls of
+    each number link."""
     rows = stack.sql(
         "SELECT c.provider_call_id, c.is_missed, c.talk_duration, c.ticket_id, c.missed_by, "
         "c.started_at, e.extension, ph.match_key, c.contact_id "
@@ -277,6 +343,22 @@ def verify(
         (provider,),
     ):
         recordings[call_id].append(url)
+    wrong, tickets_of_number = _call_mismatches(rows, exp, recordings)
+    for what in CALL_FIELDS:
+        text = f"calls: {what} as expected ({len(wrong[what])} off)"
+        if what == "employee of an answered call" and not merge_strict:
+            say(f"  [{'ok' if not wrong[what] else 'note'}] {text} (not this drill's subject)")
+            _show(wrong[what], 3)
+        elif not verdict.check(not wrong[what], text):
+            _show(wrong[what])
+    return tickets_of_number
+
+
+def _call_mismatches(
+    rows: list[tuple[Any, ...]], exp: Expected, recordings: dict[str, list[str]]
+) -> tuple[dict[str, list[str]], dict[str, set[int]]]:
+    """Each call record against its plan: the mismatches by kind, and the tickets the missed
+    calls of each number link."""
     wrong: dict[str, list[str]] = defaultdict(list)
     tickets_of_number: dict[str, set[int]] = defaultdict(set)
     for call_id, missed, duration, ticket, missed_by, started, ext, key, _contact in rows:
@@ -320,28 +402,11 @@ def verify(
                 wrong["recording"].append(f"{call_id}: {recordings.get(call_id)}")
         if plan.missed and recordings.get(call_id):
             wrong["recording on a missed call"].append(f"{call_id}: {recordings[call_id]}")
-    fields = [
-        "missed flag",
-        "talk duration",
-        "client card",
-        "start time",
-        "missed-call ticket link",
-        "not answered by",
-        "employee of a missed call",
-        "ticket on an answered call",
-        "employee of an answered call",
-        "recording",
-        "recording on a missed call",
-    ]
-    for what in fields:
-        text = f"calls: {what} as expected ({len(wrong[what])} off)"
-        if what == "employee of an answered call" and not merge_strict:
-            say(f"  [{'ok' if not wrong[what] else 'note'}] {text} (not this drill's subject)")
-            _show(wrong[what], 3)
-        elif not verdict.check(not wrong[what], text):
-            _show(wrong[what])
+    return wrong, tickets_of_number
 
-    # Clients: one card per number.
+
+def _check_cards(stack: Stack, exp: Expected, verdict: Verdict) -> dict[str, set[int]]:
+    """Clients: one card per number. Returns the cards of each match key."""
     cards = defaultdict(set)
     unknown_cards = defaultdict(set)
     for key, contact_id, from_unknown in stack.sql(
@@ -367,8 +432,17 @@ def verify(
         f"{len(created_for_known)} known numbers given a new card)",
     ):
         _show(off + [f"{k}: known, yet a new card" for k in created_for_known])
+    return cards
 
-    # Missed-call tickets: one per number, the further missed calls as comments on it.
+
+def _check_tickets(
+    stack: Stack,
+    exp: Expected,
+    verdict: Verdict,
+    cards: dict[str, set[int]],
+    tickets_of_number: dict[str, set[int]],
+) -> None:
+    """Missed-call tickets: one per number, the further missed calls as comments on it."""
     tickets = {
         t_id: (key, comments)
         for t_id, key, comments in stack.sql(
@@ -403,8 +477,12 @@ def verify(
     ):
         _show(off + [f"ticket for {k}" for k in stray])
 
-    # Popups: at most one per call and extension; present exactly when the wait was processed
-    # before the call's end.
+
+def _check_popups(
+    stack: Stack, events: list[tuple[Any, ...]], provider: str, verdict: Verdict
+) -> None:
+    """Popups: at most one per call and extension; present exactly when the wait was
+    processed before the call's end."""
     processed: dict[tuple[str, str], Any] = {}
     end_at: dict[str, Any] = {}
     for action, call_id, key, status, _r, at, _e in events:

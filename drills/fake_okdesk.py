@@ -58,8 +58,6 @@ class FakeOkdesk:
         self._next_id = 1
         self._server: ThreadingHTTPServer | None = None
 
-    # --- the API ---------------------------------------------------------------------------
-
     def _id(self) -> int:
         self._next_id += 1
         return self._next_id
@@ -127,8 +125,6 @@ class FakeOkdesk:
     @staticmethod
     def _public(contact: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in contact.items() if not k.startswith("_")}
-
-    # --- serving ---------------------------------------------------------------------------
 
     def start(self) -> str:
         fake = self

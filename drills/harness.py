@@ -116,8 +116,6 @@ class Stack:
         self._db_created = False
         self.port: int | None = None
 
-    # --- setup ----------------------------------------------------------------------------
-
     def env(self, **extra: str) -> dict[str, str]:
         env = {
             **os.environ,
@@ -190,8 +188,6 @@ class Stack:
         say(f"  script: {script.figures()}")
         self.add_contacts([(f"Известный{i}", t) for i, t in enumerate(script.known.values())])
         return self.start_web() + self.add_integration(app_id)
-
-    # --- processes ------------------------------------------------------------------------
 
     def _start(self, key: str, args: Sequence[str], **env: str) -> subprocess.Popen[bytes]:
         log = self.dir / f"{key}.log"
@@ -296,8 +292,6 @@ class Stack:
                 say(f"could not drop database {self.db}: {exc}")
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    # --- the database ---------------------------------------------------------------------
-
     def sql(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         url = self.database_url.replace("postgres://", "postgresql://", 1)
         with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
@@ -358,9 +352,6 @@ class Stack:
                 say(f"  stalled: nothing processed for {stall:.0f} s: {counts}")
                 return False, now - started
             time.sleep(0.5)
-
-
-# --- HTTP -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -448,3 +439,9 @@ class Verdict:
             return 1
         say(f"PASS {self.name} ({seconds:.0f} s)")
         return 0
+
+
+def check_answered_200(verdict: Verdict, answers: Sequence[Answer]) -> None:
+    """The check of a drill's sending: every notification was answered 200."""
+    not_ok = sum(a.status != 200 for a in answers)
+    verdict.check(not not_ok, f"every notification answered 200 ({not_ok} not)")

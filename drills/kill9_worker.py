@@ -20,8 +20,16 @@ import argparse
 import sys
 import time
 
-from desk_script import EMPLOYEE_EXTENSIONS, generate, verify
-from harness import STALL_SECONDS, Stack, open_drill, post_all, say
+from desk_script import EMPLOYEE_EXTENSIONS, Script, generate, verify
+from harness import (
+    STALL_SECONDS,
+    Stack,
+    Verdict,
+    check_answered_200,
+    open_drill,
+    post_all,
+    say,
+)
 
 APP_ID = 9101
 
@@ -39,7 +47,7 @@ def claimed_pending(stack: Stack) -> dict[int, object]:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notifications", type=int, default=2000)
     parser.add_argument("--calls", type=int, default=600)
@@ -48,7 +56,58 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lease", type=int, default=10, help="TRUBKA_CLAIM_LEASE_SECONDS")
     parser.add_argument("--timeout", type=float, default=180, help="bound on draining, s")
     parser.add_argument("--seed", type=int, default=None)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def queue_all(url: str, script: Script, verdict: Verdict) -> None:
+    """Every notification sent over HTTP before any worker runs."""
+    started = time.monotonic()
+    answers = post_all(url, script.sequence, concurrency=8)
+    seconds = time.monotonic() - started
+    rate = len(answers) / seconds
+    say(f"  queued {len(answers)} over HTTP in {seconds:.1f} s ({rate:.0f}/s)")
+    check_answered_200(verdict, answers)
+
+
+def wait_processed(stack: Stack, target: int, total: int, started: float, deadline: float) -> None:
+    """Wait until ``target`` events are processed; raise when past the deadline or stalled."""
+    seen, moved_at = -1, time.monotonic()
+    while (done := processed_count(stack)) < target:
+        now = time.monotonic()
+        if done != seen:
+            seen, moved_at = done, now
+        if now > deadline or now - moved_at > STALL_SECONDS:
+            raise RuntimeError(
+                f"only {done} of {total} events processed after {now - started:.0f} s"
+                f" (the queue: {stack.queue_counts()})"
+            )
+        time.sleep(0.05)
+
+
+def kill_one(stack: Stack, workers: list[str], kill: int, total: int, started: float) -> int:
+    """SIGKILL the kill-th victim, start its replacement; the events it left claimed."""
+    victim = workers[kill % len(workers)]
+    before = claimed_pending(stack)
+    done_before = processed_count(stack)
+    stack.kill9(victim)
+    killed_at = time.monotonic()
+    # The dead worker's claims are those that stay pending under an unchanged lease
+    # while the live worker moves on.
+    time.sleep(3)
+    after = claimed_pending(stack)
+    stranded = [i for i, until in before.items() if after.get(i) == until]
+    say(
+        f"  SIGKILL {victim} at {killed_at - started:.1f} s with {done_before}/{total} "
+        f"processed; {len(stranded)} events left in its claimed batch"
+    )
+    replacement = f"worker-{3 + kill}"
+    workers[kill % len(workers)] = replacement
+    stack.start_worker(replacement)
+    return len(stranded)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     opened = open_drill("kill9_worker", args.seed, f"lease {args.lease} s, {args.kills} kill(s)")
     if opened is None:
         return 2
@@ -64,13 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             duplicate_share=0.05,
         )
         url = stack.open_desk(APP_ID, EMPLOYEE_EXTENSIONS, script)
-        started = time.monotonic()
-        answers = post_all(url, script.sequence, concurrency=8)
-        seconds = time.monotonic() - started
-        bad = [a for a in answers if a.status != 200]
-        rate = len(answers) / seconds
-        say(f"  queued {len(answers)} over HTTP in {seconds:.1f} s ({rate:.0f}/s)")
-        verdict.check(not bad, f"every notification answered 200 ({len(bad)} not)")
+        queue_all(url, script, verdict)
 
         workers = ["worker-1", "worker-2"]
         for key in workers:
@@ -82,37 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         for kill in range(args.kills):
             # Kill when a share of the queue is done, so a batch is surely in hand.
             target = total * (kill + 1) // (args.kills + 2)
-            seen, moved_at = -1, time.monotonic()
-            while (done := processed_count(stack)) < target:
-                now = time.monotonic()
-                if done != seen:
-                    seen, moved_at = done, now
-                if now > deadline or now - moved_at > STALL_SECONDS:
-                    raise RuntimeError(
-                        f"only {done} of {total} events processed after {now - started:.0f} s"
-                        f" (the queue: {stack.queue_counts()})"
-                    )
-                time.sleep(0.05)
-            victim = workers[kill % len(workers)]
-            before = claimed_pending(stack)
-            done_before = processed_count(stack)
-            stack.kill9(victim)
-            killed_at = time.monotonic()
-            # The dead worker's claims are those that stay pending under an unchanged lease
-            # while the live worker moves on.
-            time.sleep(3)
-            after = claimed_pending(stack)
-            stranded = [i for i, until in before.items() if after.get(i) == until]
-            stranded_total += len(stranded)
-            say(
-                f"  SIGKILL {victim} at {killed_at - started:.1f} s with {done_before}/{total} "
-                f"processed; {len(stranded)} events left in its claimed batch"
-            )
-            replacement = f"worker-{3 + kill}"
-            workers[kill % len(workers)] = replacement
-            stack.start_worker(replacement)
+            wait_processed(stack, target, total, started, deadline)
+            stranded_total += kill_one(stack, workers, kill, total, started)
         verdict.check(stranded_total > 0, f"a kill left claimed events behind ({stranded_total})")
-        drained, seconds = stack.wait_drained(
+        drained, _ = stack.wait_drained(
             max(deadline - time.monotonic(), 1), total, alive=stack.alive_check(workers)
         )
         verdict.check(
